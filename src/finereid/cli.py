@@ -1,0 +1,56 @@
+"""The `finereid` command line: one sub-command per module in `finereid.commands`.
+
+Each command module exposes `add_arguments(parser)` and `run(args) -> int`; this file only
+wires them into argparse and turns expected user errors into one clean line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from finereid import __version__
+from finereid.errors import FinereidError
+
+# command name -> (module under finereid.commands, one-line help). Modules are imported lazily so
+# `finereid --help` stays fast and a broken optional dependency only affects its own command.
+COMMANDS: dict[str, tuple[str, str]] = {}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with every registered sub-command."""
+    parser = argparse.ArgumentParser(prog="finereid", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"finereid {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(f"finereid.commands.{module_name}")
+        cmd_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(cmd_parser)
+        cmd_parser.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `finereid` script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not hasattr(args, "_run"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except FinereidError as exc:
+        print(f"finereid {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
