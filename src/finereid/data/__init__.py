@@ -1,0 +1,73 @@
+"""Datasets (layouts on disk -> ImageRecords), the P x K sampler, ReID transforms and loaders."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from finereid.data.datasets.cuhk03 import load_cuhk03
+from finereid.data.datasets.dukemtmc import load_dukemtmc
+from finereid.data.datasets.folder import load_folder
+from finereid.data.datasets.market1501 import load_market1501
+from finereid.data.datasets.msmt17 import load_msmt17
+from finereid.data.datasets.veri import load_veri
+from finereid.data.image_dataset import ImageDataset, UnreadableImageError, read_image
+from finereid.data.loaders import ReIDCollate, SeededIndexSampler, build_test_loader, build_train_loader
+from finereid.data.records import ImageRecord, ReIDDataset, relabel
+from finereid.data.sampler import RandomIdentitySampler
+from finereid.data.subset import subsample_identities, subsample_images
+from finereid.data.transforms import IMAGENET_MEAN, IMAGENET_STD, build_transforms
+from finereid.errors import ConfigError, unknown_name_error
+
+DATASETS: dict[str, Callable[..., ReIDDataset]] = {
+    "market1501": load_market1501,
+    "dukemtmc": load_dukemtmc,
+    "cuhk03": load_cuhk03,
+    "msmt17": load_msmt17,
+    "veri": load_veri,
+    "folder": load_folder,
+}
+
+
+def dataset_options(name: str) -> list[str]:
+    """The keyword options a dataset accepts besides root."""
+    if name not in DATASETS:
+        raise unknown_name_error("dataset", name, DATASETS)
+    return [p for p in inspect.signature(DATASETS[name]).parameters if p != "root"]
+
+
+def build_dataset(name: str, root: str | Path, **options: Any) -> ReIDDataset:
+    """Parse dataset `name` under `root`; unknown names or options give a one-line ConfigError."""
+    valid = dataset_options(name)
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ConfigError(
+            f"dataset {name!r} takes no option {', '.join(unknown)}; "
+            f"its options: {', '.join(valid) or 'none'}"
+        )
+    return DATASETS[name](root, **options)
+
+
+__all__ = [
+    "DATASETS",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "ImageDataset",
+    "ImageRecord",
+    "RandomIdentitySampler",
+    "ReIDCollate",
+    "ReIDDataset",
+    "SeededIndexSampler",
+    "UnreadableImageError",
+    "build_dataset",
+    "build_test_loader",
+    "build_train_loader",
+    "build_transforms",
+    "dataset_options",
+    "read_image",
+    "relabel",
+    "subsample_identities",
+    "subsample_images",
+]

@@ -1,0 +1,1 @@
+"""Parsers, one per dataset layout; each returns a `finereid.data.ReIDDataset`."""
