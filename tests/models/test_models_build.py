@@ -1,0 +1,79 @@
+"""build_model: the registry, its options and its one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from finereid.errors import CheckpointError, ConfigError
+from finereid.models import MODELS, build_model, model_options
+
+
+def test_registry_holds_the_five_models():
+    assert set(MODELS) == {
+        "bot_resnet50", "bot_resnet18", "bot_efficientnet_lite0", "agw_resnet50", "mgn_resnet50",
+    }
+
+
+def test_unknown_name_lists_valid_names():
+    with pytest.raises(ConfigError) as info:
+        build_model("bot_resnet51", 10)
+    message = str(info.value)
+    assert "bot_resnet51" in message and "bot_resnet50" in message and "mgn_resnet50" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("value", ["ImageNet", "true", True, None, "random"])
+def test_bad_pretrained_value(value):
+    with pytest.raises(ConfigError, match="pretrained must be one of none, imagenet"):
+        build_model("bot_resnet18", 10, pretrained=value)
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, "10", True])
+def test_bad_num_classes(value):
+    with pytest.raises(ConfigError, match="num_classes"):
+        build_model("bot_resnet18", value)
+
+
+def test_unknown_option_lists_valid_options():
+    with pytest.raises(ConfigError) as info:
+        build_model("bot_resnet18", 10, last_strde=1)
+    message = str(info.value)
+    assert "last_strde" in message and "last_stride" in message and "neck_feat" in message
+
+
+def test_mgn_has_no_last_stride_option():
+    # MGN's strides are part of its design (stride-2 global branch, stride-1 part branches).
+    with pytest.raises(ConfigError, match="last_stride"):
+        build_model("mgn_resnet50", 10, last_stride=1)
+
+
+BAD_VALUES = [
+    ("bot_resnet18", "last_stride", 3), ("bot_resnet18", "last_stride", 0),
+    ("bot_resnet18", "last_stride", 1.0),
+    ("bot_resnet18", "neck_feat", "middle"), ("agw_resnet50", "gem_p", 0), ("agw_resnet50", "gem_p", "3"),
+    ("mgn_resnet50", "reduction_dim", 0),
+]
+
+
+@pytest.mark.parametrize(("name", "option", "value"), BAD_VALUES)
+def test_bad_option_values(name, option, value):
+    with pytest.raises(ConfigError, match=option):
+        build_model(name, 10, **{option: value})
+
+
+def test_pretrained_path_needs_imagenet(tmp_path):
+    path = tmp_path / "w.pth"
+    path.write_bytes(b"")
+    with pytest.raises(ConfigError, match="pretrained='imagenet'"):
+        build_model("bot_resnet18", 10, pretrained="none", pretrained_path=path)
+
+
+def test_missing_pretrained_path(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        build_model("bot_resnet18", 10, pretrained="imagenet", pretrained_path=tmp_path / "nope.pth")
+
+
+def test_model_options_defaults():
+    assert model_options("bot_resnet50") == {"last_stride": 1, "neck_feat": "after"}
+    assert model_options("agw_resnet50")["gem_p"] == 3.0
+    assert model_options("mgn_resnet50") == {"reduction_dim": 256}
