@@ -1,0 +1,28 @@
+"""ReID evaluation: distance matrices, CMC / mAP / mINP under the standard protocols, k-reciprocal re-ranking.
+
+Pure functions, numpy or torch in, on any device:
+
+- `compute_distmat(query_feats, gallery_feats, metric)`: (Q, G) euclidean (plain L2) or cosine distances;
+- `evaluate_rank(distmat, q_pids, g_pids, q_camids, g_camids, max_rank, protocol)`: a `RankResult`;
+- `evaluate_features(query_feats, gallery_feats, ...)`: the same, chunked, never holding (Q, G);
+- `re_ranking(q_g_dist, q_q_dist, g_g_dist, k1, k2, lambda_value)`: re-ranked (Q, G) distances.
+"""
+
+from __future__ import annotations
+
+from finereid.metrics.distance import DISTANCES, build_distance, compute_distmat
+from finereid.metrics.features import evaluate_features
+from finereid.metrics.rank import PROTOCOLS, RankEvaluator, RankResult, evaluate_rank
+from finereid.metrics.rerank import re_ranking
+
+__all__ = [
+    "DISTANCES",
+    "PROTOCOLS",
+    "RankEvaluator",
+    "RankResult",
+    "build_distance",
+    "compute_distmat",
+    "evaluate_features",
+    "evaluate_rank",
+    "re_ranking",
+]
