@@ -5,17 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from synth_helpers import SMALL
 
 from finereid.synth import generate_dataset
-
-SMALL = {
-    "num_ids": 12,
-    "num_cameras": 3,
-    "seed": 7,
-    "images_per_id": 5,
-    "num_distractors": 4,
-    "image_size": (64, 32),
-}
 
 
 @pytest.fixture(scope="session")

@@ -11,3 +11,13 @@ PLAIN = Appearance(
     bottom_colour="navy", bag_colour="brown", shoes="black", bag="none", logo="none", hat="none",
     glasses="none", stripe="none",
 )  # fmt: skip
+
+# The small dataset the session fixture writes (12 ids, 3 cameras, 64x32 images).
+SMALL = {
+    "num_ids": 12,
+    "num_cameras": 3,
+    "seed": 7,
+    "images_per_id": 5,
+    "num_distractors": 4,
+    "image_size": (64, 32),
+}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from synth_helpers import SMALL
 
 from finereid.errors import ConfigError, DatasetError, FinereidError
 from finereid.synth import MANIFEST, SPLIT_DIRS, Appearance, differing_attributes, generate_dataset
@@ -102,7 +103,6 @@ def test_manifest_groups_are_lookalikes_in_one_split(synth_dataset: tuple[Path, 
 
 
 def test_same_seed_gives_byte_identical_files(synth_dataset: tuple[Path, dict], tmp_path: Path) -> None:
-    from conftest import SMALL
 
     again = tmp_path / "again"
     generate_dataset(again, **SMALL)
