@@ -17,7 +17,16 @@ from finereid.errors import FinereidError
 
 # command name -> (module under finereid.commands, one-line help). Modules are imported lazily so
 # `finereid --help` stays fast and a broken optional dependency only affects its own command.
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "data": ("data", "inspect a ReID dataset on disk, or write a synthetic one"),
+    "train": ("train", "train a ReID model from a YAML config (resume, multi-GPU)"),
+    "eval": ("eval", "evaluate a checkpoint on a dataset (CMC, mAP, mINP; re-ranking, flip)"),
+    "extract": ("extract", "embed a folder of images or a dataset with a checkpoint into a .npz file"),
+    "search": ("search", "rank a gallery for query images: text table and HTML page (faiss or exact torch)"),
+    "report": ("report", "static HTML report of an evaluation run: metrics, CMC curve, ranked queries"),
+    "export": ("export", "export a checkpoint's model to ONNX or TorchScript, checked against PyTorch"),
+    "experiment": ("experiment", "run a grid of trainings from an experiment YAML (resumable), tabulate it"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,385 @@
+"""Training configuration: five frozen sections read from YAML, the only place finereid reads YAML.
+
+A config file holds the sections `data`, `model`, `loss`, `optim`, `trainer` (each optional; missing
+keys take the strong-baseline defaults below) and may name a `base` file whose sections it updates.
+Command-line overrides are `section.key=value` with the value parsed as YAML; a dict-valued key also
+takes `section.key.entry=value`. Unknown sections or keys and wrongly typed values are ConfigErrors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from finereid.errors import ConfigError
+
+PRECISIONS = ("auto", "32-true", "16-mixed", "bf16-mixed", "64-true")
+OPTIMIZERS = ("adam", "adamw", "sgd")
+EVAL_METRICS = ("cosine", "euclidean")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Dataset, input size, P x K identity sampler and augmentation."""
+
+    name: str = "market1501"
+    root: str = ""
+    options: dict = field(default_factory=dict)  # extra build_dataset options, e.g. {variant: labeled}
+    height: int = 256
+    width: int = 128
+    batch_size: int = 64  # P x K images per batch (per process under DDP)
+    num_instances: int = 4  # K images per identity
+    num_workers: int = 4
+    test_batch_size: int = 128
+    flip_prob: float = 0.5
+    padding: int = 10
+    erasing_prob: float = 0.5
+    train_id_fraction: float = 1.0
+    train_image_fraction: float = 1.0
+
+    def __post_init__(self) -> None:
+        """Reject sizes and fractions that cannot work."""
+        for key in ("height", "width", "batch_size", "num_instances", "test_batch_size"):
+            _require(getattr(self, key) >= 1, f"data.{key} must be >= 1, got {getattr(self, key)}")
+        _require(self.num_workers >= 0, f"data.num_workers must be >= 0, got {self.num_workers}")
+        _require(self.padding >= 0, f"data.padding must be >= 0, got {self.padding}")
+        _require(
+            self.batch_size % self.num_instances == 0 and self.batch_size // self.num_instances >= 2,
+            f"data.batch_size ({self.batch_size}) must be a multiple of data.num_instances "
+            f"({self.num_instances}) with at least 2 identities per batch",
+        )
+        for key in ("flip_prob", "erasing_prob"):
+            _require(0.0 <= getattr(self, key) <= 1.0, f"data.{key} must be in [0, 1]")
+        for key in ("train_id_fraction", "train_image_fraction"):
+            _require(0.0 < getattr(self, key) <= 1.0, f"data.{key} must be in (0, 1]")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which model (finereid.models name) and its ImageNet initialisation."""
+
+    name: str = "bot_resnet50"
+    pretrained: str = "imagenet"  # imagenet | none
+    pretrained_path: str | None = None
+    options: dict = field(default_factory=dict)  # extra build_model options, e.g. {last_stride: 1}
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Identity loss + metric loss by name + optional center loss, each with its weight."""
+
+    metric: str = "fdp"  # any metric loss of finereid.losses; the strong baseline used triplet
+    metric_kwargs: dict = field(default_factory=dict)
+    metric_weight: float = 1.0
+    id_weight: float = 1.0
+    label_smoothing: float = 0.1
+    center_weight: float = 0.0005  # 0 disables the center loss
+    center_lr: float = 0.5  # SGD learning rate of the centers
+
+    def __post_init__(self) -> None:
+        """Reject negative weights and a smoothing outside [0, 1)."""
+        for key in ("metric_weight", "id_weight", "center_weight"):
+            _require(getattr(self, key) >= 0.0, f"loss.{key} must be >= 0, got {getattr(self, key)}")
+        _require(0.0 <= self.label_smoothing < 1.0, "loss.label_smoothing must be in [0, 1)")
+        _require(self.center_lr > 0.0, f"loss.center_lr must be > 0, got {self.center_lr}")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimizer and the warm-up + step learning-rate schedule (per epoch)."""
+
+    name: str = "adam"
+    lr: float = 3.5e-4
+    weight_decay: float = 5e-4
+    momentum: float = 0.9  # sgd only
+    warmup_epochs: int = 10
+    warmup_factor: float = 0.1  # the learning rate starts at warmup_factor x lr
+    milestones: tuple[int, ...] = (40, 70)
+    gamma: float = 0.1
+
+    def __post_init__(self) -> None:
+        """Reject unknown optimizers and impossible schedule values."""
+        _require(self.name in OPTIMIZERS, f"optim.name {self.name!r} unknown; valid: {', '.join(OPTIMIZERS)}")
+        _require(self.lr > 0.0, f"optim.lr must be > 0, got {self.lr}")
+        _require(self.weight_decay >= 0.0, f"optim.weight_decay must be >= 0, got {self.weight_decay}")
+        _require(self.warmup_epochs >= 0, f"optim.warmup_epochs must be >= 0, got {self.warmup_epochs}")
+        _require(0.0 < self.warmup_factor <= 1.0, "optim.warmup_factor must be in (0, 1]")
+        _require(0.0 < self.gamma <= 1.0, "optim.gamma must be in (0, 1]")
+        _require(
+            list(self.milestones) == sorted(set(self.milestones)) and all(m > 0 for m in self.milestones),
+            f"optim.milestones must be increasing positive epochs, got {list(self.milestones)}",
+        )
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    """Epochs, evaluation period, devices, precision and reproducibility."""
+
+    max_epochs: int = 120
+    eval_every: int = 10  # validate (and update best.ckpt) every N epochs and after the last one
+    eval_metric: str = "cosine"  # cosine | euclidean distance between embeddings
+    seed: int = 0
+    accelerator: str = "auto"  # auto | cpu | gpu
+    devices: int = 1  # processes per node (DDP when > 1); -1 = all visible GPUs
+    num_nodes: int = 1
+    precision: str = "auto"  # auto = 16-mixed on CUDA, 32-true on CPU; bf16-mixed works on CPU
+    deterministic: bool = True
+    progress_bar: bool = True
+    log_every_n_steps: int = 20
+
+    def __post_init__(self) -> None:
+        """Reject unknown precisions, metrics and counts below one."""
+        for key in ("max_epochs", "eval_every", "num_nodes", "log_every_n_steps"):
+            _require(getattr(self, key) >= 1, f"trainer.{key} must be >= 1, got {getattr(self, key)}")
+        _require(self.devices >= 1 or self.devices == -1, "trainer.devices must be >= 1 or -1")
+        _require(
+            self.precision in PRECISIONS,
+            f"trainer.precision {self.precision!r} unknown; valid: {', '.join(PRECISIONS)}",
+        )
+        _require(
+            self.eval_metric in EVAL_METRICS,
+            f"trainer.eval_metric {self.eval_metric!r} unknown; valid: {', '.join(EVAL_METRICS)}",
+        )
+        _require(
+            self.accelerator in ("auto", "cpu", "gpu", "cuda"),
+            f"trainer.accelerator {self.accelerator!r} unknown; valid: auto, cpu, gpu, cuda",
+        )
+
+
+SECTIONS: dict[str, type] = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "loss": LossConfig,
+    "optim": OptimConfig,
+    "trainer": TrainerConfig,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole training configuration: one frozen dataclass per section."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Plain nested dict (lists, not tuples) that `config_from_dict` turns back into this config."""
+        return {name: _plain(dataclasses.asdict(getattr(self, name))) for name in SECTIONS}
+
+    def save(self, path: str | Path) -> None:
+        """Write the resolved config as YAML (loadable with `load_config`)."""
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=False)
+        Path(path).write_text(text, encoding="utf-8")
+
+    def replace(self, **sections: Any) -> Config:
+        """Copy with whole sections replaced (a section given as a dict updates the current values)."""
+        data = self.to_dict()
+        for name, value in sections.items():
+            if name not in SECTIONS:
+                raise ConfigError(f"unknown config section {name!r}; valid: {', '.join(SECTIONS)}")
+            data[name].update(value if isinstance(value, dict) else _plain(dataclasses.asdict(value)))
+        return config_from_dict(data)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read a YAML config (defaults when `path` is None), apply `section.key=value` overrides, validate."""
+    data = _read_with_bases(Path(path), []) if path is not None else {}
+    for item in overrides:
+        _apply_override(data, item)
+    config = config_from_dict(data)
+    check_names(config)
+    return config
+
+
+def check_names(config: Config) -> None:
+    """Check the dataset, model and loss names and their options against finereid's registries."""
+    from finereid.data import dataset_options
+    from finereid.losses import METRIC_LOSSES, build_loss
+    from finereid.models import PRETRAINED, model_options
+
+    data, model = config.data, config.model
+    unknown = sorted(set(data.options) - set(dataset_options(data.name)))
+    if unknown:
+        valid = ", ".join(dataset_options(data.name)) or "none"
+        raise ConfigError(f"data.options: dataset {data.name!r} has no option {unknown[0]!r}; valid: {valid}")
+    unknown = sorted(set(model.options) - set(model_options(model.name)))
+    if unknown:
+        valid = ", ".join(model_options(model.name))
+        raise ConfigError(f"model.options: model {model.name!r} has no option {unknown[0]!r}; valid: {valid}")
+    if model.pretrained not in PRETRAINED:
+        raise ConfigError(f"model.pretrained {model.pretrained!r} unknown; valid: {', '.join(PRETRAINED)}")
+    metric_losses = sorted(METRIC_LOSSES - {"center"})
+    if config.loss.metric not in metric_losses:
+        raise ConfigError(f"unknown loss.metric {config.loss.metric!r}; valid: {', '.join(metric_losses)}")
+    build_loss(config.loss.metric, **config.loss.metric_kwargs)  # checks metric_kwargs
+
+
+def config_from_dict(data: dict[str, Any]) -> Config:
+    """Build a Config from nested dicts, checking every section, key and value type."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"config must be a mapping of sections, got {type(data).__name__}")
+    unknown = sorted(set(data) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"unknown config section {unknown[0]!r}; valid: {', '.join(SECTIONS)}")
+    sections = {}
+    for name, cls in SECTIONS.items():
+        values = data.get(name) or {}
+        if not isinstance(values, dict):
+            raise ConfigError(f"config section {name!r} must be a mapping, got {type(values).__name__}")
+        sections[name] = _build_section(name, cls, values)
+    return Config(**sections)
+
+
+def section_keys(name: str) -> list[str]:
+    """The valid keys of one section, in declaration order."""
+    return [f.name for f in dataclasses.fields(SECTIONS[name])]
+
+
+def _build_section(name: str, cls: type, values: dict[str, Any]) -> Any:
+    """Type-check the values of one section and construct its dataclass."""
+    hints = typing.get_type_hints(cls)
+    valid = section_keys(name)
+    kwargs = {}
+    for key, value in values.items():
+        if key not in valid:
+            raise ConfigError(f"unknown key {name}.{key!s}; valid keys of {name!r}: {', '.join(valid)}")
+        kwargs[key] = _coerce(f"{name}.{key}", value, hints[key])
+    return cls(**kwargs)
+
+
+def _coerce(where: str, value: Any, hint: Any) -> Any:
+    """Return `value` as type `hint` (int -> float allowed, list -> tuple) or raise a ConfigError."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(where, value, inner[0])
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where} must be a list, got {value!r}")
+        return tuple(_coerce(f"{where}[{i}]", v, args[0]) for i, v in enumerate(value))
+    expected = origin or hint
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if expected is float and isinstance(value, str):
+        value = _yaml11_float(value)
+    if expected is float and isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where} must be a finite number, got {value!r}")
+    if expected is int and isinstance(value, bool):
+        raise ConfigError(f"{where} must be an integer, got {value!r}")
+    if not isinstance(value, expected):
+        raise ConfigError(f"{where} must be {_type_name(expected)}, got {value!r} ({type(value).__name__})")
+    if expected is dict:
+        bad = [k for k in value if not isinstance(k, str)]
+        if bad:
+            raise ConfigError(f"{where} keys must be strings, got {bad[0]!r}")
+        return dict(value)
+    return value
+
+
+def _yaml11_float(text: str) -> float | str:
+    """`1e-3` as a float: PyYAML (YAML 1.1) reads exponents without a dot as text."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _type_name(expected: type) -> str:
+    """Readable name of a config value type."""
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a mapping"}
+    return names.get(expected, expected.__name__)
+
+
+def _read_with_bases(path: Path, seen: list[Path]) -> dict[str, Any]:
+    """Read one YAML file; if it names a `base` file (relative to it), update the base's sections."""
+    resolved = path.resolve()
+    if resolved in seen:
+        raise ConfigError(f"config base cycle: {' -> '.join(str(p) for p in [*seen, resolved])}")
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must be a mapping of sections")
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(f"config file {path}: base must be a file path, got {base!r}")
+    merged = _read_with_bases(path.parent / base, [*seen, resolved])
+    for name, values in data.items():
+        if isinstance(values, dict) and isinstance(merged.get(name), dict):
+            merged[name] = {**merged[name], **values}
+        else:
+            merged[name] = values
+    return merged
+
+
+def _apply_override(data: dict[str, Any], item: str) -> None:
+    """Apply one `section.key=value` (or `section.key.entry=value` for a dict key) to nested dicts."""
+    if not isinstance(item, str) or "=" not in item:
+        raise ConfigError(f"override {item!r} must look like section.key=value")
+    dotted, text = item.split("=", 1)
+    parts = dotted.strip().split(".")
+    if len(parts) < 2 or parts[0] not in SECTIONS:
+        raise ConfigError(
+            f"override {item!r}: {dotted!r} must be section.key with section one of {', '.join(SECTIONS)}"
+        )
+    section, key, rest = parts[0], parts[1], parts[2:]
+    if key not in section_keys(section):
+        raise ConfigError(
+            f"unknown key {section}.{key}; valid keys of {section!r}: {', '.join(section_keys(section))}"
+        )
+    hint = typing.get_type_hints(SECTIONS[section])[key]
+    text_field = hint is str or (hint == str | None and text.strip() not in ("null", "~", ""))
+    value = text.strip() if text_field and not rest else parse_value(text)
+    values = data.setdefault(section, {})
+    if values is None or not isinstance(values, dict):
+        values = data[section] = {}
+    if not rest:
+        values[key] = value
+        return
+    default = getattr(SECTIONS[section](), key)
+    if not isinstance(default, dict) or len(rest) != 1:
+        raise ConfigError(f"override {item!r}: nesting stops at section.key ({section}.{key})")
+    current = values.get(key, default)
+    values[key] = {**(current if isinstance(current, dict) else {}), rest[0]: value}
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value read as YAML (`3`, `[40, 70]`, `null`); text that is not YAML stays text."""
+    if not text.strip():
+        return ""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def _require(condition: bool, message: str) -> None:
+    """Raise a ConfigError with `message` unless `condition` holds."""
+    if not condition:
+        raise ConfigError(message)
+
+
+def _plain(value: Any) -> Any:
+    """Tuples to lists, recursively, so YAML dumps plain sequences."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,115 @@
+"""Tiny Market-1501-layout datasets and run configs for the engine tests; also a subprocess entry point.
+
+As a script: `python engine_helpers.py CONFIG_YAML RUN_DIR [--resume] [--kill-at EPOCH BATCH]` trains
+with `run_training`, optionally SIGKILLing itself at the start of batch BATCH of epoch EPOCH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+TRAIN_IDS = (2, 7, 11, 15, 23, 31, 42, 57)
+TEST_IDS = (101, 102, 103, 104, 105, 106)
+
+
+def make_market(root: Path, images_per_id: int = 6, seed: int = 0) -> Path:
+    """Write a small Market-1501 tree of 32x16 JPEGs: per-pid colours, per-camera brightness."""
+    rng = np.random.default_rng(seed)
+    frame = 0
+    for split in ("bounding_box_train", "query", "bounding_box_test"):
+        (root / split).mkdir(parents=True, exist_ok=True)
+
+    def write(split: str, pid: int, cam: int, colours: np.ndarray) -> None:
+        nonlocal frame
+        frame += 1
+        image = np.empty((32, 16, 3), dtype=np.float64)
+        image[:16], image[16:] = colours[0], colours[1]
+        image = image * (0.8 + 0.2 * cam) + rng.normal(0, 12, image.shape)
+        pixels = np.clip(image, 0, 255).astype(np.uint8)
+        name = f"{pid:04d}_c{cam}s1_{frame:06d}_01.jpg" if pid >= 0 else f"-1_c{cam}s1_{frame:06d}_01.jpg"
+        Image.fromarray(pixels).save(root / split / name, quality=90)
+
+    for pid in TRAIN_IDS:
+        colours = rng.uniform(30, 220, size=(2, 3))
+        for i in range(images_per_id):
+            write("bounding_box_train", pid, 1 + i % 2, colours)
+    for pid in TEST_IDS:
+        colours = rng.uniform(30, 220, size=(2, 3))
+        write("query", pid, 1, colours)
+        for _ in range(3):
+            write("bounding_box_test", pid, 2, colours)
+        write("bounding_box_test", pid, 1, colours)  # same camera as the query: excluded by the protocol
+    for cam in (1, 2):
+        write("bounding_box_test", 0, cam, rng.uniform(30, 220, size=(2, 3)))  # distractors
+    return root
+
+
+def tiny_config(root: Path, **sections: dict) -> dict:
+    """A config dict for a seconds-long CPU run on `make_market` data; `sections` update it."""
+    config = {
+        "data": {"name": "market1501", "root": str(root), "height": 32, "width": 16, "batch_size": 8,
+                 "num_instances": 4, "num_workers": 0, "test_batch_size": 16, "padding": 2},
+        "model": {"name": "bot_resnet18", "pretrained": "none"},
+        "loss": {"metric": "fdp"},
+        "optim": {"lr": 1e-3, "warmup_epochs": 1, "milestones": [2]},
+        "trainer": {"max_epochs": 2, "eval_every": 1, "accelerator": "cpu", "progress_bar": False,
+                    "log_every_n_steps": 1},
+    }
+    for name, values in sections.items():
+        config[name] = {**config[name], **values}
+    return config
+
+
+def subprocess_env() -> dict[str, str]:
+    """Environment for child trainings: one thread each (2 shared cores), the src tree importable."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    for name in ("LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(name, None)
+    return env
+
+
+def write_config(path: Path, config: dict) -> Path:
+    """Save a config dict as YAML through finereid's own writer (validated on the way)."""
+    from finereid.config import config_from_dict
+
+    config_from_dict(config).save(path)
+    return path
+
+
+def _main(argv: list[str]) -> int:
+    """Train from a YAML config with run_training, optionally killing this process mid-epoch."""
+    import lightning.pytorch as pl
+    import torch
+
+    from finereid.config import load_config
+    from finereid.engine import run_training
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("config")
+    parser.add_argument("run_dir")
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--kill-at", nargs=2, type=int, metavar=("EPOCH", "BATCH"))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+
+    class KillAt(pl.Callback):
+        """SIGKILL this process at the start of one training batch: no cleanup, no final save."""
+
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            if (trainer.current_epoch, batch_idx) == tuple(args.kill_at):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    callbacks = [KillAt()] if args.kill_at else []
+    run_training(load_config(args.config), args.run_dir, resume=args.resume, callbacks=callbacks)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
