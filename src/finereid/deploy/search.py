@@ -1,0 +1,274 @@
+"""Top-k gallery search: exact chunked torch search and faiss, with the same results and tie rule.
+
+Ordering rule (both backends): by distance, then by gallery index; when a tie straddles the k-th place
+the lower gallery indices are kept. Euclidean is the plain L2 distance; cosine is 1 - cosine similarity.
+Slots with no candidate left (gallery smaller than k, or every remaining item excluded) hold index -1
+and distance +inf.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from finereid.errors import ConfigError, FinereidError, unknown_name_error
+
+logger = logging.getLogger(__name__)
+
+METRICS = ("euclidean", "cosine")
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Ranked gallery indices [Q, k] (int64, -1 = empty) and their distances [Q, k] (float32)."""
+
+    indices: np.ndarray
+    distances: np.ndarray
+    metric: str
+    backend: str
+
+
+@dataclass(frozen=True)
+class SameCameraJunk:
+    """Market protocol: gallery items with the query's pid AND camid are junk and never returned."""
+
+    query_pids: np.ndarray
+    query_camids: np.ndarray
+    gallery_pids: np.ndarray
+    gallery_camids: np.ndarray
+
+    def mask(self, q: slice, g: slice, device: torch.device | str = "cpu") -> torch.Tensor:
+        """Bool [len(q), len(g)]: True where the gallery item is junk for the query."""
+        qp = torch.as_tensor(np.asarray(self.query_pids[q], dtype=np.int64), device=device)
+        qc = torch.as_tensor(np.asarray(self.query_camids[q], dtype=np.int64), device=device)
+        gp = torch.as_tensor(np.asarray(self.gallery_pids[g], dtype=np.int64), device=device)
+        gc = torch.as_tensor(np.asarray(self.gallery_camids[g], dtype=np.int64), device=device)
+        return (qp[:, None] == gp[None, :]) & (qc[:, None] == gc[None, :])
+
+    def largest_group(self) -> int:
+        """Most gallery items sharing one (pid, camid): the most a single query can lose to junk."""
+        if len(self.gallery_pids) == 0:
+            return 0
+        pairs = np.stack([np.asarray(self.gallery_pids), np.asarray(self.gallery_camids)], axis=1)
+        return int(np.unique(pairs, axis=0, return_counts=True)[1].max())
+
+
+def faiss_available() -> bool:
+    """True when the optional faiss extra is importable."""
+    return importlib.util.find_spec("faiss") is not None
+
+
+def _check_inputs(query: np.ndarray, gallery: np.ndarray, top_k: int, metric: str) -> None:
+    """Reject shapes, sizes and names that would otherwise fail deep inside torch or faiss."""
+    if metric not in METRICS:
+        raise unknown_name_error("metric", metric, METRICS)
+    if top_k < 1:
+        raise ConfigError(f"top_k must be >= 1, got {top_k}")
+    for name, arr in (("query", query), ("gallery", gallery)):
+        if arr.ndim != 2:
+            raise FinereidError(f"{name} features must be 2-D [N, D], got shape {tuple(arr.shape)}")
+    if gallery.shape[0] == 0:
+        raise FinereidError("the gallery is empty")
+    if query.shape[1] != gallery.shape[1]:
+        raise FinereidError(
+            f"feature sizes differ: query D={query.shape[1]}, gallery D={gallery.shape[1]} "
+            "(were they extracted with the same model?)"
+        )
+
+
+def _finite_or_raise(x: torch.Tensor, what: str) -> None:
+    """One-line error for NaN/inf features instead of silently wrong rankings."""
+    if not bool(torch.isfinite(x).all()):
+        raise FinereidError(f"{what} features contain NaN or infinite values")
+
+
+def _rows(array: np.ndarray, rows: slice) -> np.ndarray:
+    """A float32, C-contiguous, writable block of rows (read-only memmaps are copied chunk by chunk)."""
+    block = np.ascontiguousarray(array[rows], dtype=np.float32)
+    return block if block.flags.writeable else block.copy()
+
+
+def lexsort_rows(dist: torch.Tensor, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sort each row by (distance, gallery index): the tie rule both backends share."""
+    order = torch.argsort(index, dim=1, stable=True)
+    dist, index = dist.gather(1, order), index.gather(1, order)
+    order = torch.argsort(dist, dim=1, stable=True)
+    return dist.gather(1, order), index.gather(1, order)
+
+
+def _block_topk(dist: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact k smallest per row of a block whose column order is gallery order; ties keep low columns."""
+    values, cols = torch.topk(dist, k, dim=1, largest=False, sorted=True)
+    kth = values[:, -1:]
+    straddle = (dist <= kth).sum(1) > k  # a tie crosses the k-th place: topk's pick is arbitrary
+    if bool(straddle.any()):
+        rows = straddle.nonzero().squeeze(1)
+        sub, t = dist[rows], kth[rows]
+        less = sub < t
+        equal = sub == t
+        need = k - less.sum(1, keepdim=True)
+        keep = less | (equal & (equal.cumsum(1) <= need))
+        cols[rows] = keep.nonzero()[:, 1].view(len(rows), k)
+        values[rows] = sub.gather(1, cols[rows])
+    return lexsort_rows(values, cols)
+
+
+def _pairwise(q: torch.Tensor, g: torch.Tensor, q_sq: torch.Tensor, g_sq: torch.Tensor, metric: str):
+    """Squared L2 (euclidean) or 1 - cos (cosine, inputs already unit norm) for a block."""
+    if metric == "cosine":
+        return 1.0 - q @ g.T
+    return (q_sq[:, None] + g_sq[None, :] - 2.0 * (q @ g.T)).clamp_min_(0.0)
+
+
+def _finish(dist: torch.Tensor, index: torch.Tensor, metric: str, backend: str) -> SearchResult:
+    """Turn squared distances into L2, mark empty slots, move to numpy."""
+    index = torch.where(torch.isinf(dist), torch.full_like(index, -1), index)
+    if metric == "euclidean":
+        dist = dist.sqrt()
+    return SearchResult(
+        indices=index.cpu().numpy().astype(np.int64),
+        distances=dist.cpu().numpy().astype(np.float32),
+        metric=metric,
+        backend=backend,
+    )
+
+
+@torch.inference_mode()
+def search_torch(
+    query: np.ndarray | torch.Tensor,
+    gallery: np.ndarray | torch.Tensor,
+    top_k: int = 10,
+    metric: str = "euclidean",
+    *,
+    junk: SameCameraJunk | None = None,
+    query_chunk: int = 256,
+    gallery_chunk: int = 32768,
+    device: str | torch.device = "cpu",
+) -> SearchResult:
+    """Exact top-k search that never holds more than one query_chunk x gallery_chunk block.
+
+    The gallery may be a numpy memmap: it is read one chunk at a time and only a [Q, k] running result is
+    kept, so memory is the gallery itself plus O(query_chunk * gallery_chunk).
+    """
+    query = query.detach().cpu().numpy() if isinstance(query, torch.Tensor) else np.asarray(query)
+    if isinstance(gallery, torch.Tensor):
+        gallery = gallery.detach().cpu().numpy()
+    _check_inputs(query, gallery, top_k, metric)
+    num_q, num_g = query.shape[0], gallery.shape[0]
+    k = min(top_k, num_g)
+    q_all = torch.from_numpy(_rows(query, slice(None))).to(device)
+    _finite_or_raise(q_all, "query")
+    if metric == "cosine":
+        q_all = torch.nn.functional.normalize(q_all, dim=1)
+    q_sq_all = (q_all * q_all).sum(1)
+    best_d = torch.full((num_q, k), float("inf"), device=device)
+    best_i = torch.full((num_q, k), -1, dtype=torch.int64, device=device)
+    for g0 in range(0, num_g, gallery_chunk):
+        g_slice = slice(g0, min(g0 + gallery_chunk, num_g))
+        g = torch.from_numpy(_rows(gallery, g_slice)).to(device)
+        _finite_or_raise(g, "gallery")
+        if metric == "cosine":
+            g = torch.nn.functional.normalize(g, dim=1)
+        g_sq = (g * g).sum(1)
+        kk = min(k, g.shape[0])
+        for q0 in range(0, num_q, query_chunk):
+            q_slice = slice(q0, min(q0 + query_chunk, num_q))
+            dist = _pairwise(q_all[q_slice], g, q_sq_all[q_slice], g_sq, metric)
+            if junk is not None:
+                dist.masked_fill_(junk.mask(q_slice, g_slice, device), float("inf"))
+            block_d, block_i = _block_topk(dist, kk)
+            cand_d = torch.cat([best_d[q_slice], block_d], dim=1)
+            cand_i = torch.cat([best_i[q_slice], block_i + g0], dim=1)
+            # Empty slots (-1, inf) must lose to real items at inf: give them the largest index.
+            cand_i = torch.where(cand_i < 0, torch.full_like(cand_i, num_g), cand_i)
+            cand_d, cand_i = lexsort_rows(cand_d, cand_i)
+            best_d[q_slice], best_i[q_slice] = cand_d[:, :k], cand_i[:, :k]
+    return _finish(best_d, best_i, metric, "torch")
+
+
+def search_faiss(
+    query: np.ndarray | torch.Tensor,
+    gallery: np.ndarray | torch.Tensor,
+    top_k: int = 10,
+    metric: str = "euclidean",
+    *,
+    junk: SameCameraJunk | None = None,
+    query_chunk: int = 4096,
+    gallery_chunk: int = 65536,
+) -> SearchResult:
+    """faiss IndexFlatL2 (euclidean) or IndexFlatIP on unit vectors (cosine), re-sorted by the tie rule.
+
+    With junk exclusion, faiss is asked for k + (largest same-pid-same-camera group) neighbours so that the
+    k survivors are exact. The index holds a float32 copy of the gallery.
+    """
+    # faiss's loader logs each CPU-specific build it fails to find at INFO level: not the user's concern
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+    try:
+        import faiss
+    except ImportError as exc:
+        raise FinereidError(
+            "faiss is not installed: pip install 'finereid[faiss]' or use --backend torch"
+        ) from exc
+    query = query.detach().cpu().numpy() if isinstance(query, torch.Tensor) else np.asarray(query)
+    if isinstance(gallery, torch.Tensor):
+        gallery = gallery.detach().cpu().numpy()
+    _check_inputs(query, gallery, top_k, metric)
+    num_q, num_g = query.shape[0], gallery.shape[0]
+    k = min(top_k, num_g)
+    index = faiss.IndexFlatIP(gallery.shape[1]) if metric == "cosine" else faiss.IndexFlatL2(gallery.shape[1])
+    for g0 in range(0, num_g, gallery_chunk):
+        g = _rows(gallery, slice(g0, g0 + gallery_chunk))
+        _finite_or_raise(torch.from_numpy(g), "gallery")
+        if metric == "cosine":
+            g = g.copy()  # normalize_L2 works in place: never touch the caller's array
+            faiss.normalize_L2(g)
+        index.add(g)
+    fetch = min(num_g, k + (junk.largest_group() if junk is not None else 0))
+    out_d, out_i = [], []
+    for q0 in range(0, num_q, query_chunk):
+        q_slice = slice(q0, min(q0 + query_chunk, num_q))
+        q = _rows(query, q_slice).copy()
+        _finite_or_raise(torch.from_numpy(q), "query")
+        if metric == "cosine":
+            faiss.normalize_L2(q)
+        d, i = index.search(q, fetch)
+        dist, idx = torch.from_numpy(d), torch.from_numpy(i.astype(np.int64))
+        dist = 1.0 - dist if metric == "cosine" else dist.clamp_min(0.0)
+        empty = idx < 0
+        if junk is not None:
+            g_pid = torch.as_tensor(np.asarray(junk.gallery_pids, dtype=np.int64))[idx.clamp_min(0)]
+            g_cam = torch.as_tensor(np.asarray(junk.gallery_camids, dtype=np.int64))[idx.clamp_min(0)]
+            q_pid = torch.as_tensor(np.asarray(junk.query_pids[q_slice], dtype=np.int64))[:, None]
+            q_cam = torch.as_tensor(np.asarray(junk.query_camids[q_slice], dtype=np.int64))[:, None]
+            empty |= (g_pid == q_pid) & (g_cam == q_cam)
+        dist = dist.masked_fill(empty, float("inf"))
+        idx = idx.masked_fill(empty, num_g)
+        dist, idx = lexsort_rows(dist, idx)
+        out_d.append(dist[:, :k])
+        out_i.append(idx[:, :k])
+    return _finish(torch.cat(out_d), torch.cat(out_i), metric, "faiss")
+
+
+# backend name -> search function; "auto" picks faiss when installed, else torch.
+SEARCH_BACKENDS = {"torch": search_torch, "faiss": search_faiss}
+
+
+def search(
+    query: np.ndarray | torch.Tensor,
+    gallery: np.ndarray | torch.Tensor,
+    top_k: int = 10,
+    metric: str = "euclidean",
+    backend: str = "auto",
+    **kwargs,
+) -> SearchResult:
+    """Top-k search with a named backend ("auto", "torch", "faiss"); same results either way."""
+    if backend == "auto":
+        backend = "faiss" if faiss_available() else "torch"
+    if backend not in SEARCH_BACKENDS:
+        raise unknown_name_error("search backend", backend, [*SEARCH_BACKENDS, "auto"])
+    logger.debug("searching %d queries in %d gallery items with %s", len(query), len(gallery), backend)
+    return SEARCH_BACKENDS[backend](query, gallery, top_k, metric, **kwargs)
