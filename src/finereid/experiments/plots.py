@@ -1,0 +1,113 @@
+"""The report's figures: metric bars per row, CMC curves per row, and a metric-vs-x line plot (e.g. mAP
+against the training fraction, one line per loss). One figure per combination of the column axes."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from finereid.experiments.report import HEADERS, RATES, column_title, ordered_keys, summarize
+from finereid.experiments.spec import slug
+
+MAX_CMC_RANK = 20
+
+
+def write_plots(plan: dict[str, Any], records: Sequence[dict[str, Any]], plots_dir: Path) -> list[Path]:
+    """Draw the plots the plan's report section asks for; returns the written PNG paths."""
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    report = plan["report"]
+    written: list[Path] = []
+    for kind in report["plots"]:
+        if kind == "line":
+            columns = [c for c in report["columns"] if c != report["x"]]
+            rows = [r for r in report["rows"] if r != report["x"]]
+        else:
+            columns, rows = report["columns"], report["rows"]
+        present = {tuple(r["labels"][c] for c in columns) for r in records}
+        for col_key in ordered_keys(plan, columns, present):
+            subset = [r for r in records if tuple(r["labels"][c] for c in columns) == col_key]
+            suffix = "_" + slug("_".join(col_key)) if col_key else ""
+            title = " ".join(column_title(columns, col_key))
+            if kind == "bars":
+                written.append(_bars(plan, subset, rows, title, plots_dir / f"bars{suffix}.png"))
+            elif kind == "cmc":
+                written.append(_cmc(plan, subset, rows, title, plots_dir / f"cmc{suffix}.png"))
+            else:
+                name = f"mAP_vs_{slug(report['x'])}{suffix}.png"
+                written.append(_line(plan, subset, rows, report["x"], title, plots_dir / name))
+    return written
+
+
+def _row_name(key: tuple) -> str:
+    """A row's legend / tick text."""
+    return " / ".join(key) if key else "all"
+
+
+def _bars(plan: dict[str, Any], records: Sequence[dict], rows: list[str], title: str, path: Path) -> Path:
+    """Grouped bars: one group per row, one bar per rate metric, error bars = std over the averaged axes."""
+    metrics = [m for m in plan["report"]["metrics"] if m in RATES] or ["rank1", "mAP"]
+    stats = {m: summarize(records, rows, m) for m in metrics}
+    keys = ordered_keys(plan, rows, {k for s in stats.values() for k in s})
+    fig = Figure(figsize=(max(5.0, 0.9 * len(keys) * len(metrics) / 2 + 2), 4), layout="constrained")
+    ax = fig.add_subplot()
+    width = 0.8 / len(metrics)
+    for i, metric in enumerate(metrics):
+        xs = [k + (i - (len(metrics) - 1) / 2) * width for k in range(len(keys))]
+        means = [100 * stats[metric][k].mean if k in stats[metric] else 0.0 for k in keys]
+        errs = [100 * (stats[metric][k].std or 0.0) if k in stats[metric] else 0.0 for k in keys]
+        ax.bar(xs, means, width, yerr=errs, capsize=3, label=HEADERS[metric])
+    ax.set_xticks(range(len(keys)), [_row_name(k) for k in keys], rotation=30 if len(keys) > 4 else 0,
+                  ha="right" if len(keys) > 4 else "center")  # fmt: skip
+    ax.set_ylabel("%")
+    ax.set_title(title or plan["name"])
+    ax.legend()
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def _cmc(plan: dict[str, Any], records: Sequence[dict], rows: list[str], title: str, path: Path) -> Path:
+    """Mean CMC curve (ranks 1..20) of each row."""
+    curves: dict[tuple, list[list[float]]] = {}
+    for record in records:
+        cmc = record["metrics"].get("cmc")
+        if isinstance(cmc, list) and cmc:
+            curves.setdefault(tuple(record["labels"][r] for r in rows), []).append(cmc)
+    fig = Figure(figsize=(5.5, 4), layout="constrained")
+    ax = fig.add_subplot()
+    for key in ordered_keys(plan, rows, set(curves)):
+        length = min(MAX_CMC_RANK, *(len(c) for c in curves[key]))
+        mean = [100 * statistics.fmean(c[k] for c in curves[key]) for k in range(length)]
+        ax.plot(range(1, length + 1), mean, marker=".", label=_row_name(key))
+    ax.set_xlabel("rank")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylabel("matching rate (%)")
+    ax.set_title(f"CMC {title}".strip())
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def _line(plan: dict[str, Any], records: Sequence[dict], rows: list[str], x: str, title: str,
+          path: Path) -> Path:  # fmt: skip
+    """mAP (mean ± std) against the numeric axis `x`, one line per combination of the other row axes."""
+    stats = summarize(records, [*rows, x], "mAP")
+    values = next(dict(zip(a["labels"], a["values"], strict=True)) for a in plan["axes"] if a["display"] == x)
+    fig = Figure(figsize=(5.5, 4), layout="constrained")
+    ax = fig.add_subplot()
+    for key in ordered_keys(plan, rows, {k[:-1] for k in stats}):
+        points = sorted((values[k[-1]], s) for k, s in stats.items() if k[:-1] == key)
+        ax.errorbar([p for p, _ in points], [100 * s.mean for _, s in points],
+                    yerr=[100 * (s.std or 0.0) for _, s in points], marker="o", capsize=3,
+                    label=_row_name(key))  # fmt: skip
+    ax.set_xlabel(x)
+    ax.set_ylabel("mAP (%)")
+    ax.set_title(f"mAP vs {x} {title}".strip())
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    fig.savefig(path, dpi=120)
+    return path
