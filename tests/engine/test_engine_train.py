@@ -11,11 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from engine_helpers import subprocess_env, tiny_config, write_config
 
 from finereid import cli
+from finereid.deploy import load_ranking
 from finereid.engine import ReIDModule, evaluate_checkpoint, load_checkpoint_file
 
 HELPER = Path(__file__).with_name("engine_helpers.py")
@@ -127,6 +129,9 @@ def test_eval_command_matches_the_training_metrics(
     for key in METRIC_KEYS:
         assert result[key] == pytest.approx(final[key], abs=1e-9), key
     assert result["num_query"] == 6 and result["num_gallery"] == 26
+    ranking = load_ranking(fdp_runs["whole"] / "ranking.npz")  # what `finereid report` reads
+    assert len(ranking.query_paths) == 6
+    assert float(np.mean(ranking.average_precision)) == pytest.approx(result["mAP"], abs=1e-6)
 
 
 def test_eval_with_rerank_and_flip(fdp_runs: dict[str, Path], market_root: Path) -> None:

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         args.checkpoint, args.dataset, args.root, options=_parse_options(args.options),
         rerank=args.rerank, flip=args.flip, metric=args.metric, batch_size=args.batch_size,
         num_workers=args.num_workers, device=args.device,
+        ranking_path=args.checkpoint.with_name("ranking.npz"),
     )
     suffix = "".join(s for s, on in (("_rerank", args.rerank), ("_flip", args.flip)) if on)
     output = args.output or args.checkpoint.with_name(f"eval_{args.dataset}{suffix}.json")

@@ -52,7 +52,10 @@ def load_checkpoint_file(path: str | Path, map_location: Any = "cpu") -> dict[st
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch.load fails in many ways (unpickling, zip, struct, EOF, OS)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"cannot load checkpoint {path} safely (weights_only): {first}") from None
+        raise CheckpointError(
+            f"cannot load checkpoint {path} safely (weights_only; not a torch checkpoint?): "
+            f"{type(exc).__name__}: {first}"
+        ) from None
     if not isinstance(checkpoint, dict):
         raise CheckpointError(f"{path} is not a checkpoint (a {type(checkpoint).__name__}, not a dict)")
     return checkpoint

@@ -72,8 +72,12 @@ def evaluate_checkpoint(
     batch_size: int = 128,
     num_workers: int = 2,
     device: str = "auto",
+    ranking_path: str | Path | None = None,
 ) -> dict[str, Any]:
-    """CMC/mAP/mINP of `checkpoint` on `dataset` (Market protocol), as a dict with the settings used."""
+    """CMC/mAP/mINP of `checkpoint` on `dataset` (Market protocol), as a dict with the settings used.
+
+    With `ranking_path`, the per-query ranked lists are also saved there for `finereid report`.
+    """
     start = time.perf_counter()
     target = _device(device)
     module = load_module(checkpoint)
@@ -91,6 +95,7 @@ def evaluate_checkpoint(
         for split, records in (("query", data.query), ("gallery", data.gallery))
     }
     q, g = embed["query"], embed["gallery"]
+    distmat = None
     if rerank:
         distmat = re_ranking(
             compute_distmat(q["feats"], g["feats"], metric=metric),
@@ -101,6 +106,19 @@ def evaluate_checkpoint(
     else:
         result = score_features(
             q["feats"], g["feats"], q["pids"], g["pids"], q["camids"], g["camids"], metric=metric
+        )
+    if ranking_path is not None:
+        from finereid.deploy import save_ranking
+
+        features = (
+            {"distmat": distmat} if rerank else {"query_feats": q["feats"], "gallery_feats": g["feats"]}
+        )
+        save_ranking(
+            ranking_path,
+            [data.query[i] for i in q["indices"].tolist()],
+            [data.gallery[i] for i in g["indices"].tolist()],
+            **features, metric=metric, metrics=result,
+            meta={"checkpoint": str(checkpoint), "rerank": rerank, "flip": flip},
         )
     return {
         **result,
