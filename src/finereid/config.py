@@ -273,6 +273,8 @@ def _coerce(where: str, value: Any, hint: Any) -> Any:
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if expected is float and isinstance(value, str):
+        value = _float_text(where, value)  # YAML 1.1 reads `1e-3` (no dot) as text
+    if expected is float and isinstance(value, str):
         value = _yaml11_float(value)
     if expected is float and isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{where} must be a finite number, got {value!r}")
@@ -294,6 +296,14 @@ def _yaml11_float(text: str) -> float | str:
         return float(text)
     except ValueError:
         return text
+
+
+def _float_text(where: str, text: str) -> float:
+    """A number written as text (`1e-3`), or a ConfigError."""
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"{where} must be a number, got {text!r}") from None
 
 
 def _type_name(expected: type) -> str:

@@ -135,3 +135,10 @@ def test_train_command_reports_config_errors_in_one_line(
     assert "unknown loss.metric 'arcface'" in capsys.readouterr().err
     assert cli.main(["train", "--resume"]) == 2
     assert "--config is required" in capsys.readouterr().err
+
+
+def test_exponent_without_dot_is_a_number_and_words_are_not() -> None:
+    config = load_config(None, ["optim.lr=1e-3", "loss.center_weight=5e-4"])
+    assert config.optim.lr == 0.001 and config.loss.center_weight == 0.0005
+    with pytest.raises(ConfigError, match=r"optim\.lr must be a number"):
+        load_config(None, ["optim.lr=fast"])
