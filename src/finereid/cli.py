@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "static HTML report of an evaluation run: metrics, CMC curve, ranked queries"),
     "export": ("export", "export a checkpoint's model to ONNX or TorchScript, checked against PyTorch"),
     "experiment": ("experiment", "run a grid of trainings from an experiment YAML (resumable), tabulate it"),
+    "demo": ("demo", "train triplet and FDP on synthetic look-alike people, compare them with pictures"),
 }
 
 
