@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
 from demo_helpers import TINY
 from PIL import Image
 
@@ -20,17 +19,10 @@ from finereid.errors import ConfigError
 RATES = ("rank1", "rank5", "rank10", "mAP", "mINP")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread: on a shared 2-core machine, more threads mostly wait for each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory, one_thread: None) -> tuple[Path, str, int]:
+def demo_run(
+    tmp_path_factory: pytest.TempPathFactory, one_torch_thread_module: None
+) -> tuple[Path, str, int]:
     """(report folder, printed output, exit code) of `finereid demo --quick` with the tiny preset."""
     base = tmp_path_factory.mktemp("demo")
     out = base / "report"

@@ -10,12 +10,8 @@ from deploy_helpers import CHROMIUM, make_market, save_checkpoint
 
 
 @pytest.fixture(autouse=True)
-def _few_threads():
+def _few_threads(one_torch_thread: None) -> None:
     """Two CPU cores are shared with other jobs: keep torch small in these tests."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
 from experiment_helpers import make_market, tiny_base, write_spec
 
 from finereid.cli import main
@@ -63,8 +62,7 @@ def test_missing_dataset_root_fails_up_front(two_cells, tmp_path, capsys):
     assert "dataset root not found: /no/data" in capsys.readouterr().err
 
 
-def test_two_cell_grid_end_to_end_then_resume_skips(two_cells, tmp_path, capsys):
-    torch.set_num_threads(1)
+def test_two_cell_grid_end_to_end_then_resume_skips(two_cells, tmp_path, capsys, one_torch_thread):
     out = tmp_path / "out"
     assert main(["experiment", "run", str(two_cells), "--out", str(out)]) == 0
     cells = [json.loads(line) for line in (out / "cells.jsonl").read_text().splitlines()]

@@ -25,9 +25,5 @@ def built_models() -> _ModelCache:
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
+def _one_thread(one_torch_thread: None) -> None:
     """Two CPU cores are shared with other jobs: keep torch to one thread in these tests."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)

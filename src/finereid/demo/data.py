@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from finereid.demo.settings import DemoSettings
-from finereid.errors import DatasetError
+from finereid.errors import DatasetError, FinereidError
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +75,13 @@ def prepare_dataset(
             f"data folder {root} is not empty and holds no complete synthetic dataset; "
             "give a new or empty folder, or leave out --data to use the cache"
         )
-    _make_writable_dir(root)
+    make_writable_dir(root, "data folder")
     return root, _generate(root, settings, seed)
 
 
 def _generate_into_cache(root: Path, settings: DemoSettings, seed: int) -> dict:
     """Draw into a temporary sibling of `root`, then rename it into place (replacing a stale copy)."""
-    _make_writable_dir(root.parent)
+    make_writable_dir(root.parent, "data folder")
     temp = root.with_name(f"{root.name}.partial-{os.getpid()}")
     shutil.rmtree(temp, ignore_errors=True)
     summary = _generate(temp, settings, seed)
@@ -112,14 +112,18 @@ def _generate(root: Path, settings: DemoSettings, seed: int) -> dict:
     return summary
 
 
-def _make_writable_dir(folder: Path) -> None:
-    """Create `folder` (and parents) and check that it is writable, or raise a one-line DatasetError."""
+def make_writable_dir(folder: Path, what: str, error: type[FinereidError] = DatasetError) -> Path:
+    """Create `folder` (and parents) and check that it is writable, or raise a one-line `error`.
+
+    `what` names the folder in the message ("data folder", "report folder").
+    """
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DatasetError(f"cannot create data folder {folder}: {exc.strerror or exc}") from None
+        raise error(f"cannot create {what} {folder}: {exc.strerror or exc}") from None
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise DatasetError(f"data folder {folder} is not writable")
+        raise error(f"{what} {folder} is not writable")
+    return folder
 
 
 def _warn_if_different(summary: dict, settings: DemoSettings, seed: int) -> None:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from finereid.demo.data import prepare_dataset
+from finereid.demo.data import make_writable_dir, prepare_dataset
 from finereid.demo.figures import cmc_figure, ranked_grid
 from finereid.demo.ranked import grid_rows, lookalike_groups, pick_queries
 from finereid.demo.settings import DemoSettings, get_preset
@@ -118,13 +117,7 @@ def _prepare_out(out: Path) -> Path:
     """Create the report folder, or raise a one-line error when it cannot be one."""
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} exists and is not a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create report folder {out}: {exc.strerror or exc}") from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise ConfigError(f"report folder {out} is not writable")
-    return out
+    return make_writable_dir(out, "report folder", ConfigError)
 
 
 def _clear_run_dir(run_dir: Path) -> None:
