@@ -12,43 +12,17 @@ import signal
 import sys
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 TRAIN_IDS = (2, 7, 11, 15, 23, 31, 42, 57)
 TEST_IDS = (101, 102, 103, 104, 105, 106)
 
 
 def make_market(root: Path, images_per_id: int = 6, seed: int = 0) -> Path:
-    """Write a small Market-1501 tree of 32x16 JPEGs: per-pid colours, per-camera brightness."""
-    rng = np.random.default_rng(seed)
-    frame = 0
-    for split in ("bounding_box_train", "query", "bounding_box_test"):
-        (root / split).mkdir(parents=True, exist_ok=True)
+    """The engine tiny Market tree: 8 train ids; 6 test ids, 3 other-camera matches and 1 same-camera each."""
+    from tiny_market import make_tiny_market  # here, not at the top: this file also runs as a script
 
-    def write(split: str, pid: int, cam: int, colours: np.ndarray) -> None:
-        nonlocal frame
-        frame += 1
-        image = np.empty((32, 16, 3), dtype=np.float64)
-        image[:16], image[16:] = colours[0], colours[1]
-        image = image * (0.8 + 0.2 * cam) + rng.normal(0, 12, image.shape)
-        pixels = np.clip(image, 0, 255).astype(np.uint8)
-        name = f"{pid:04d}_c{cam}s1_{frame:06d}_01.jpg" if pid >= 0 else f"-1_c{cam}s1_{frame:06d}_01.jpg"
-        Image.fromarray(pixels).save(root / split / name, quality=90)
-
-    for pid in TRAIN_IDS:
-        colours = rng.uniform(30, 220, size=(2, 3))
-        for i in range(images_per_id):
-            write("bounding_box_train", pid, 1 + i % 2, colours)
-    for pid in TEST_IDS:
-        colours = rng.uniform(30, 220, size=(2, 3))
-        write("query", pid, 1, colours)
-        for _ in range(3):
-            write("bounding_box_test", pid, 2, colours)
-        write("bounding_box_test", pid, 1, colours)  # same camera as the query: excluded by the protocol
-    for cam in (1, 2):
-        write("bounding_box_test", 0, cam, rng.uniform(30, 220, size=(2, 3)))  # distractors
-    return root
+    return make_tiny_market(
+        root, TRAIN_IDS, TEST_IDS, images_per_id, gallery_cams=(2, 2, 2, 1), noise=12.0, seed=seed
+    )
 
 
 def tiny_config(root: Path, **sections: dict) -> dict:

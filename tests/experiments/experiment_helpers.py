@@ -6,42 +6,19 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
-from PIL import Image
+
+from tiny_market import make_tiny_market
 
 TRAIN_IDS = (3, 8, 12, 20, 33, 41)
 TEST_IDS = (101, 102, 103, 104)
 
 
 def make_market(root: Path, images_per_id: int = 4, seed: int = 0) -> Path:
-    """A Market-1501 tree of 32x16 JPEGs: two-colour people, camera-dependent brightness, 2 distractors."""
-    rng = np.random.default_rng(seed)
-    frame = 0
-    for split in ("bounding_box_train", "query", "bounding_box_test"):
-        (root / split).mkdir(parents=True, exist_ok=True)
-
-    def write(split: str, pid: int, cam: int, colours: np.ndarray) -> None:
-        nonlocal frame
-        frame += 1
-        image = np.empty((32, 16, 3))
-        image[:16], image[16:] = colours[0], colours[1]
-        image = image * (0.8 + 0.2 * cam) + rng.normal(0, 10, image.shape)
-        name = f"{pid:04d}_c{cam}s1_{frame:06d}_01.jpg"
-        Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(root / split / name, quality=90)
-
-    for pid in TRAIN_IDS:
-        colours = rng.uniform(30, 220, size=(2, 3))
-        for i in range(images_per_id):
-            write("bounding_box_train", pid, 1 + i % 2, colours)
-    for pid in TEST_IDS:
-        colours = rng.uniform(30, 220, size=(2, 3))
-        write("query", pid, 1, colours)
-        write("bounding_box_test", pid, 2, colours)
-        write("bounding_box_test", pid, 3, colours)
-    for cam in (1, 2):
-        write("bounding_box_test", 0, cam, rng.uniform(30, 220, size=(2, 3)))
-    return root
+    """The experiments' tiny Market tree: 6 train ids; 4 test ids with matches in cameras 2 and 3."""
+    return make_tiny_market(
+        root, TRAIN_IDS, TEST_IDS, images_per_id, gallery_cams=(2, 3), noise=10.0, seed=seed
+    )
 
 
 def tiny_base(path: Path, root: Path, **sections: dict[str, Any]) -> Path:
