@@ -1,4 +1,4 @@
-"""Training configuration: five frozen sections read from YAML, the only place finereid reads YAML.
+"""Training configuration: five frozen sections read from YAML (files and values: config_values.py).
 
 A config file holds the sections `data`, `model`, `loss`, `optim`, `trainer` (each optional; missing
 keys take the strong-baseline defaults below) and may name a `base` file whose sections it updates.
@@ -9,8 +9,6 @@ takes `section.key.entry=value`. Unknown sections or keys and wrongly typed valu
 from __future__ import annotations
 
 import dataclasses
-import math
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from finereid.config_values import coerce_value, parse_value, read_yaml_with_bases
 from finereid.errors import ConfigError
 
 PRECISIONS = ("auto", "32-true", "16-mixed", "bf16-mixed", "64-true")
@@ -193,7 +192,7 @@ class Config:
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
     """Read a YAML config (defaults when `path` is None), apply `section.key=value` overrides, validate."""
-    data = _read_with_bases(Path(path), []) if path is not None else {}
+    data = read_yaml_with_bases(Path(path), []) if path is not None else {}
     for item in overrides:
         _apply_override(data, item)
     config = config_from_dict(data)
@@ -253,90 +252,8 @@ def _build_section(name: str, cls: type, values: dict[str, Any]) -> Any:
     for key, value in values.items():
         if key not in valid:
             raise ConfigError(f"unknown key {name}.{key!s}; valid keys of {name!r}: {', '.join(valid)}")
-        kwargs[key] = _coerce(f"{name}.{key}", value, hints[key])
+        kwargs[key] = coerce_value(f"{name}.{key}", value, hints[key])
     return cls(**kwargs)
-
-
-def _coerce(where: str, value: Any, hint: Any) -> Any:
-    """Return `value` as type `hint` (int -> float allowed, list -> tuple) or raise a ConfigError."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(where, value, inner[0])
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where} must be a list, got {value!r}")
-        return tuple(_coerce(f"{where}[{i}]", v, args[0]) for i, v in enumerate(value))
-    expected = origin or hint
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if expected is float and isinstance(value, str):
-        value = _float_text(where, value)  # YAML 1.1 reads `1e-3` (no dot) as text
-    if expected is float and isinstance(value, str):
-        value = _yaml11_float(value)
-    if expected is float and isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{where} must be a finite number, got {value!r}")
-    if expected is int and isinstance(value, bool):
-        raise ConfigError(f"{where} must be an integer, got {value!r}")
-    if not isinstance(value, expected):
-        raise ConfigError(f"{where} must be {_type_name(expected)}, got {value!r} ({type(value).__name__})")
-    if expected is dict:
-        bad = [k for k in value if not isinstance(k, str)]
-        if bad:
-            raise ConfigError(f"{where} keys must be strings, got {bad[0]!r}")
-        return dict(value)
-    return value
-
-
-def _yaml11_float(text: str) -> float | str:
-    """`1e-3` as a float: PyYAML (YAML 1.1) reads exponents without a dot as text."""
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
-def _float_text(where: str, text: str) -> float:
-    """A number written as text (`1e-3`), or a ConfigError."""
-    try:
-        return float(text)
-    except ValueError:
-        raise ConfigError(f"{where} must be a number, got {text!r}") from None
-
-
-def _type_name(expected: type) -> str:
-    """Readable name of a config value type."""
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a mapping"}
-    return names.get(expected, expected.__name__)
-
-
-def _read_with_bases(path: Path, seen: list[Path]) -> dict[str, Any]:
-    """Read one YAML file; if it names a `base` file (relative to it), update the base's sections."""
-    resolved = path.resolve()
-    if resolved in seen:
-        raise ConfigError(f"config base cycle: {' -> '.join(str(p) for p in [*seen, resolved])}")
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must be a mapping of sections")
-    base = data.pop("base", None)
-    if base is None:
-        return data
-    if not isinstance(base, str):
-        raise ConfigError(f"config file {path}: base must be a file path, got {base!r}")
-    merged = _read_with_bases(path.parent / base, [*seen, resolved])
-    for name, values in data.items():
-        if isinstance(values, dict) and isinstance(merged.get(name), dict):
-            merged[name] = {**merged[name], **values}
-        else:
-            merged[name] = values
-    return merged
 
 
 def _apply_override(data: dict[str, Any], item: str) -> None:
@@ -368,16 +285,6 @@ def _apply_override(data: dict[str, Any], item: str) -> None:
         raise ConfigError(f"override {item!r}: nesting stops at section.key ({section}.{key})")
     current = values.get(key, default)
     values[key] = {**(current if isinstance(current, dict) else {}), rest[0]: value}
-
-
-def parse_value(text: str) -> Any:
-    """A command-line value read as YAML (`3`, `[40, 70]`, `null`); text that is not YAML stays text."""
-    if not text.strip():
-        return ""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
 
 
 def _require(condition: bool, message: str) -> None:

@@ -1,0 +1,98 @@
+"""Reading config values: YAML files with `base` files, command-line values, type coercion.
+
+With finereid.config, the only place finereid reads YAML. Everything here raises one-line ConfigErrors.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from finereid.errors import ConfigError
+
+
+def read_yaml_with_bases(path: Path, seen: list[Path]) -> dict[str, Any]:
+    """Read one YAML file; if it names a `base` file (relative to it), update the base's sections."""
+    resolved = path.resolve()
+    if resolved in seen:
+        raise ConfigError(f"config base cycle: {' -> '.join(str(p) for p in [*seen, resolved])}")
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must be a mapping of sections")
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(f"config file {path}: base must be a file path, got {base!r}")
+    merged = read_yaml_with_bases(path.parent / base, [*seen, resolved])
+    for name, values in data.items():
+        if isinstance(values, dict) and isinstance(merged.get(name), dict):
+            merged[name] = {**merged[name], **values}
+        else:
+            merged[name] = values
+    return merged
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value read as YAML (`3`, `[40, 70]`, `null`); text that is not YAML stays text."""
+    if not text.strip():
+        return ""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def coerce_value(where: str, value: Any, hint: Any) -> Any:
+    """Return `value` as type `hint` (int -> float allowed, list -> tuple) or raise a ConfigError."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return coerce_value(where, value, inner[0])
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where} must be a list, got {value!r}")
+        return tuple(coerce_value(f"{where}[{i}]", v, args[0]) for i, v in enumerate(value))
+    expected = origin or hint
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if expected is float and isinstance(value, str):
+        value = _float_text(where, value)  # YAML 1.1 reads `1e-3` (no dot) as text
+    if expected is float and isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where} must be a finite number, got {value!r}")
+    if expected is int and isinstance(value, bool):
+        raise ConfigError(f"{where} must be an integer, got {value!r}")
+    if not isinstance(value, expected):
+        raise ConfigError(f"{where} must be {_type_name(expected)}, got {value!r} ({type(value).__name__})")
+    if expected is dict:
+        bad = [k for k in value if not isinstance(k, str)]
+        if bad:
+            raise ConfigError(f"{where} keys must be strings, got {bad[0]!r}")
+        return dict(value)
+    return value
+
+
+def _float_text(where: str, text: str) -> float:
+    """A number written as text (`1e-3`), or a ConfigError."""
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"{where} must be a number, got {text!r}") from None
+
+
+def _type_name(expected: type) -> str:
+    """Readable name of a config value type."""
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a mapping"}
+    return names.get(expected, expected.__name__)
