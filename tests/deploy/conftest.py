@@ -35,3 +35,15 @@ def chromium() -> str:
     if CHROMIUM is None:
         pytest.skip("chromium not installed: HTML pages not checked in a browser (apt-get install chromium)")
     return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def market_feats_file(tmp_path_factory: pytest.TempPathFactory, checkpoint: Path, market_root: Path) -> Path:
+    """Features of the generated Market tree, written once by `finereid extract`; tests only read it."""
+    from finereid.cli import main
+
+    out = tmp_path_factory.mktemp("feats") / "market.npz"
+    argv = ["extract", "--checkpoint", str(checkpoint), "--images", f"market1501:{market_root}",
+            "--out", str(out), "--num-workers", "0", "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    return out

@@ -150,25 +150,8 @@ def test_extract_command_bad_inputs_are_one_line_errors(checkpoint, tmp_path, ca
 
 
 @pytest.mark.skipif(not faiss_available(), reason="faiss not installed (optional extra)")
-def test_search_results_equal_between_faiss_and_torch_on_extracted_features(
-    checkpoint, market_root, tmp_path
-):
-    out = tmp_path / "market.npz"
-    main(
-        [
-            "extract",
-            "--checkpoint",
-            str(checkpoint),
-            "--images",
-            f"market1501:{market_root}",
-            "--out",
-            str(out),
-            "--num-workers",
-            "0",
-            "--no-progress",
-        ]
-    )
-    feats = load_features(out)
+def test_search_results_equal_between_faiss_and_torch_on_extracted_features(market_feats_file):
+    feats = load_features(market_feats_file)
     query, gallery = feats.for_role("query"), feats.for_role("gallery")
     for metric in ("euclidean", "cosine"):
         a = search_torch(query.features, gallery.features, 10, metric, gallery_chunk=5)
@@ -177,24 +160,12 @@ def test_search_results_equal_between_faiss_and_torch_on_extracted_features(
         np.testing.assert_allclose(a.distances, b.distances, atol=1e-4)
 
 
-def test_search_command_prints_table_and_writes_html_and_json(checkpoint, market_root, tmp_path, capsys):
+def test_search_command_prints_table_and_writes_html_and_json(
+    checkpoint, market_feats_file, tmp_path, capsys
+):
     import json
 
-    feats = tmp_path / "market.npz"
-    main(
-        [
-            "extract",
-            "--checkpoint",
-            str(checkpoint),
-            "--images",
-            f"market1501:{market_root}",
-            "--out",
-            str(feats),
-            "--num-workers",
-            "0",
-            "--no-progress",
-        ]
-    )
+    feats = market_feats_file
     capsys.readouterr()
     query_dir = tmp_path / "probe"
     write_jpeg(query_dir / "person.jpg", 11, 99)
@@ -247,24 +218,10 @@ def test_search_command_needs_a_checkpoint_only_to_embed_images(market_root, tmp
     assert code == 2 and "--checkpoint is needed" in capsys.readouterr().err
 
 
-def test_search_refuses_features_of_another_model(checkpoint, market_root, tmp_path, capsys):
+def test_search_refuses_features_of_another_model(market_feats_file, tmp_path, capsys):
     from finereid.deploy import save_features
 
-    feats = tmp_path / "market.npz"
-    main(
-        [
-            "extract",
-            "--checkpoint",
-            str(checkpoint),
-            "--images",
-            f"market1501:{market_root}",
-            "--out",
-            str(feats),
-            "--num-workers",
-            "0",
-            "--no-progress",
-        ]
-    )
+    feats = market_feats_file
     other = load_features(feats)
     other.meta["model"] = "bot_efficientnet_lite0"
     save_features(tmp_path / "other.npz", other)

@@ -19,27 +19,9 @@ TOP_K = 5
 
 
 @pytest.fixture(scope="module")
-def market_feats(tmp_path_factory, checkpoint, market_root):
+def market_feats(market_feats_file):
     """Query + gallery features of the generated Market tree."""
-    out = tmp_path_factory.mktemp("feats") / "market.npz"
-    assert (
-        main(
-            [
-                "extract",
-                "--checkpoint",
-                str(checkpoint),
-                "--images",
-                f"market1501:{market_root}",
-                "--out",
-                str(out),
-                "--num-workers",
-                "0",
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
-    return load_features(out)
+    return load_features(market_feats_file)
 
 
 @pytest.fixture(scope="module")
