@@ -119,3 +119,14 @@ def test_partial_experiment_reports_finished_cells(out):
 def test_report_of_a_non_experiment_dir_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="is not an experiment directory"):
         write_report(tmp_path)
+
+
+def test_bar_tick_labels_rotate_only_when_they_do_not_fit() -> None:
+    """Long names over few groups used to overlap: they are stacked, rotated only if still too wide."""
+    from finereid.experiments.plots import tick_rotation
+
+    stacked = ["resnet18\ntriplet", "resnet18\nfdp", "efficientnet_lite0\ntriplet", "efficientnet_lite0\nfdp"]
+    assert tick_rotation(stacked, 7.4) == 0
+    assert tick_rotation([s.replace("\n", " / ") for s in stacked], 7.4) == 30
+    assert tick_rotation(["fdp", "triplet"], 5.0) == 0
+    assert tick_rotation([], 5.0) == 0

@@ -8,10 +8,21 @@ from finereid.errors import CheckpointError, ConfigError
 from finereid.models import MODELS, build_model, model_options
 
 
-def test_registry_holds_the_five_models():
+def test_registry_holds_the_seven_models():
     assert set(MODELS) == {
         "bot_resnet50", "bot_resnet18", "bot_efficientnet_lite0", "agw_resnet50", "mgn_resnet50",
+        "agw_resnet18", "mgn_resnet18",
     }
+
+
+@pytest.mark.parametrize(("name", "after"), [
+    ("agw_resnet50", [[], [2, 3], [3, 4, 5], []]),
+    ("agw_resnet18", [[], [1], [1], []]),
+])
+def test_agw_places_non_local_blocks_after_the_last_blocks_of_stages_2_and_3(name, after):
+    trunk = build_model(name, 10).backbone
+    assert trunk.after == after
+    assert [len(getattr(trunk, f"nonlocal{s}")) for s in range(1, 5)] == [len(a) for a in after]
 
 
 def test_unknown_name_lists_valid_names():

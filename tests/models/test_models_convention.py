@@ -21,6 +21,8 @@ EXPECTED = {
     "bot_efficientnet_lite0": (1280, [1280], 1),
     "agw_resnet50": (2048, [2048], 1),
     "mgn_resnet50": (2048, [256, 256, 256], 8),  # 3 global + 2 + 3 stripes
+    "agw_resnet18": (512, [512], 1),
+    "mgn_resnet18": (2048, [256, 256, 256], 8),
 }
 
 

@@ -47,6 +47,15 @@ def _row_name(key: tuple) -> str:
     return " / ".join(key) if key else "all"
 
 
+def tick_rotation(labels: Sequence[str], fig_width_in: float, char_width_in: float = 0.075) -> int:
+    """30 degrees when the longest line of some tick label is wider than its share of the axis, else 0."""
+    if not labels:
+        return 0
+    share = 0.85 * fig_width_in / len(labels)
+    longest = max(len(line) for label in labels for line in label.split("\n"))
+    return 30 if longest * char_width_in > share else 0
+
+
 def _bars(plan: dict[str, Any], records: Sequence[dict], rows: list[str], title: str, path: Path) -> Path:
     """Grouped bars: one group per row, one bar per rate metric, error bars = std over the averaged axes."""
     metrics = [m for m in plan["report"]["metrics"] if m in RATES] or ["rank1", "mAP"]
@@ -60,8 +69,9 @@ def _bars(plan: dict[str, Any], records: Sequence[dict], rows: list[str], title:
         means = [100 * stats[metric][k].mean if k in stats[metric] else 0.0 for k in keys]
         errs = [100 * (stats[metric][k].std or 0.0) if k in stats[metric] else 0.0 for k in keys]
         ax.bar(xs, means, width, yerr=errs, capsize=3, label=HEADERS[metric])
-    ax.set_xticks(range(len(keys)), [_row_name(k) for k in keys], rotation=30 if len(keys) > 4 else 0,
-                  ha="right" if len(keys) > 4 else "center")  # fmt: skip
+    labels = ["\n".join(k) if k else "all" for k in keys]
+    rotation = tick_rotation(labels, fig.get_figwidth())
+    ax.set_xticks(range(len(keys)), labels, rotation=rotation, ha="right" if rotation else "center")
     ax.set_ylabel("%")
     ax.set_title(title or plan["name"])
     ax.legend()

@@ -14,9 +14,9 @@ from pathlib import Path
 from torch import nn
 
 from finereid.errors import CheckpointError, ConfigError, unknown_name_error
-from finereid.models.agw import agw_resnet50
+from finereid.models.agw import agw_resnet18, agw_resnet50
 from finereid.models.bot import bot_efficientnet_lite0, bot_resnet18, bot_resnet50
-from finereid.models.mgn import mgn_resnet50
+from finereid.models.mgn import mgn_resnet18, mgn_resnet50
 from finereid.models.output import ReIDOutput
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
@@ -25,6 +25,8 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "bot_efficientnet_lite0": bot_efficientnet_lite0,
     "agw_resnet50": agw_resnet50,
     "mgn_resnet50": mgn_resnet50,
+    "agw_resnet18": agw_resnet18,
+    "mgn_resnet18": mgn_resnet18,
 }
 
 PRETRAINED = ("none", "imagenet")
