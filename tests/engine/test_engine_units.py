@@ -58,11 +58,37 @@ def test_failed_save_keeps_the_old_file_and_leaves_no_partial(tmp_path: Path, mo
         raise OSError("disk full")
 
     monkeypatch.setattr(torch, "save", broken_save)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(CheckpointError, match=r"cannot write checkpoint .*last\.ckpt: disk full") as info:
         AtomicCheckpointIO().save_checkpoint({"epoch": 2}, path)
+    assert "\n" not in str(info.value)
     monkeypatch.undo()
     assert load_checkpoint_file(path)["epoch"] == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"]
+
+
+def test_full_disk_inside_torch_zip_writer_is_a_one_line_error(tmp_path: Path, monkeypatch) -> None:
+    """torch raises RuntimeError ("unexpected pos ...") while handling the OSError of a full disk."""
+    import errno
+
+    def full_disk_save(obj, handle):
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError:
+            raise RuntimeError("[enforce fail at inline_container.cc:672] unexpected pos 1") from None
+
+    monkeypatch.setattr(torch, "save", full_disk_save)
+    with pytest.raises(CheckpointError, match="No space left on device"):
+        atomic_save({"epoch": 1}, tmp_path / "best.ckpt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bug_in_the_saved_object_is_not_reported_as_a_disk_error(tmp_path: Path, monkeypatch) -> None:
+    def bad_save(obj, handle):
+        raise RuntimeError("cannot pickle")
+
+    monkeypatch.setattr(torch, "save", bad_save)
+    with pytest.raises(RuntimeError, match="cannot pickle"):
+        atomic_save({"epoch": 1}, tmp_path / "best.ckpt")
 
 
 def test_partial_files_of_a_killed_save_are_removed(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ def write_spec(path: Path, spec: dict[str, Any]) -> Path:
 
 
 class FakeTrainer:
-    """Stands in for run_training: writes config.yaml, last.ckpt, metrics.json from a metrics function."""
+    """Stands in for run_training: writes config.yaml, last.ckpt, best.ckpt and metrics.json."""
 
     def __init__(self, metrics_of: Any = None, fail_on: str | None = None) -> None:
         self.calls: list[tuple[str, bool]] = []
@@ -62,6 +62,7 @@ class FakeTrainer:
         (run_dir / "last.ckpt").write_bytes(b"fake")
         if self.fail_on is not None and self.fail_on in run_dir.name:
             raise FinereidError("loss became NaN")
+        (run_dir / "best.ckpt").write_bytes(b"fake best")
         metrics = self.metrics_of(config)
         (run_dir / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
         return metrics

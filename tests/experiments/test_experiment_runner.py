@@ -103,3 +103,17 @@ def _mkdir(path: Path) -> Path:
     """Create a folder (and parents); return it."""
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.mark.parametrize("keep_last", [False, True])
+def test_finished_cells_drop_last_ckpt_unless_asked_to_keep_it(tmp_path, spec, keep_last):
+    out = tmp_path / "out"
+    with pytest.raises(FinereidError, match="1 cell"):
+        run_experiment(spec, out, train=FakeTrainer(fail_on="fdp__seed-1"), keep_going=True,
+                       keep_last=keep_last)
+    for cell in spec.cells:
+        run_dir = out / "runs" / cell.id
+        finished = cell.id != "loss-fdp__seed-1"
+        assert (run_dir / "best.ckpt").is_file() == finished
+        # a failed cell keeps last.ckpt so it can resume; a finished one keeps it only with keep_last
+        assert (run_dir / "last.ckpt").is_file() == (keep_last or not finished)

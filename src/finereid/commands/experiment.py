@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     run_parser.add_argument("--keep-going", action="store_true",
                             help="when a cell fails, log it and run the next; exit 2 at the end")  # fmt: skip
+    run_parser.add_argument("--keep-last", action="store_true",
+                            help="keep finished cells' last.ckpt (default: delete; best.ckpt stays)")
     run_parser.add_argument("--no-report", action="store_true", help="do not write report.md at the end")
     run_parser.set_defaults(_experiment_run=run_cells)
     report_parser = sub.add_parser(
@@ -60,7 +62,7 @@ def run_cells(args: argparse.Namespace) -> int:
             print(f"note: dataset root(s) not found here: {', '.join(missing)}")
         return 0
     _check_roots(statuses)
-    run_experiment(spec, out_dir, keep_going=args.keep_going)
+    run_experiment(spec, out_dir, keep_going=args.keep_going, keep_last=args.keep_last)
     if not args.no_report:
         print(f"report: {write_report(out_dir)}")
     return 0

@@ -36,9 +36,14 @@ def atomic_save(obj: Any, path: str | Path) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.remove(temp)
+        # A full disk surfaces as OSError, or as torch's zip-writer RuntimeError raised while handling it.
+        cause = exc if isinstance(exc, OSError) else exc.__context__
+        if isinstance(exc, OSError | RuntimeError) and isinstance(cause, OSError):
+            raise CheckpointError(f"cannot write checkpoint {path}: {cause.strerror or cause} "
+                                  f"(the previous {path.name}, if any, is unchanged)") from exc  # fmt: skip
         raise
     _fsync_directory(path.parent)
 

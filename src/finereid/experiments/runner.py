@@ -88,12 +88,15 @@ def run_experiment(
     out_dir: str | Path,
     train: TrainFn | None = None,
     keep_going: bool = False,
+    keep_last: bool = False,
 ) -> list[dict[str, Any]]:
     """Train every unfinished cell (resuming started ones); returns the records of the finished cells.
 
     `train(config, run_dir, resume)` defaults to finereid.engine.run_training. With `keep_going` a
     cell that fails with a FinereidError (e.g. a non-finite loss) is logged and the next one runs; the
-    failures are raised together at the end.
+    failures are raised together at the end. A finished cell's last.ckpt (only needed to resume it) is
+    deleted when its best.ckpt exists, unless `keep_last`: a grid of hundreds of cells would otherwise
+    hold two full checkpoints per cell.
     """
     if train is None:
         from finereid.engine import run_training as train  # heavy import only when training
@@ -122,10 +125,22 @@ def run_experiment(
                  100 * metrics.get("mAP", float("nan")))  # fmt: skip
         if _is_rank_zero():
             write_cells(spec, out_dir)
+            if not keep_last:
+                remove_resume_checkpoint(status.run_dir)
     records = write_cells(spec, out_dir) if _is_rank_zero() else collect_records(spec, out_dir)
     if failures:
         raise FinereidError(f"{len(failures)} cell(s) failed: {', '.join(failures)} (see the log above)")
     return records
+
+
+def remove_resume_checkpoint(run_dir: Path) -> bool:
+    """Delete a finished run's last.ckpt when its best.ckpt exists; True when a file was removed."""
+    last, best = run_dir / "last.ckpt", run_dir / "best.ckpt"
+    if not (last.is_file() and best.is_file()):
+        return False
+    last.unlink()
+    log.debug("removed %s (the cell is finished; best.ckpt stays)", last)
+    return True
 
 
 def collect_records(spec: ExperimentSpec, out_dir: Path) -> list[dict[str, Any]]:
