@@ -68,7 +68,7 @@ def test_unknown_model_name_is_refused(checkpoint, tmp_path):
     path = _edited(
         checkpoint, tmp_path / "x.ckpt", lambda d: d["hyper_parameters"].update(model_name="vit_huge")
     )
-    with pytest.raises(CheckpointError, match="unknown model 'vit_huge'; valid: agw_resnet50"):
+    with pytest.raises(CheckpointError, match="unknown model 'vit_huge'; valid: agw_resnet18, agw_resnet50"):
         load_checkpoint(path)
 
 

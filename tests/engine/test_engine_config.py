@@ -71,7 +71,7 @@ def test_base_file_is_updated_section_by_section(tmp_path: Path) -> None:
         ("optim.milestones=[70, 40]", "increasing"),
         ("loss.metric=tripple", "unknown loss.metric 'tripple'; valid: circle, contrastive, fdp"),
         ("loss.metric_kwargs={betta: 3}", "loss 'fdp': unknown argument 'betta'"),
-        ("model.name=resnet", "unknown model 'resnet'; valid: agw_resnet50, bot_efficientnet_lite0"),
+        ("model.name=resnet", "unknown model 'resnet'; valid: agw_resnet18, agw_resnet50, bot_efficientnet"),
         ("model.options={stride: 1}", "model 'bot_resnet50' has no option 'stride'"),
         ("data.name=market", "unknown dataset 'market'"),
         ("trainer.precision=fp8", "trainer.precision 'fp8' unknown; valid: auto, 32-true"),
