@@ -18,7 +18,7 @@ class DatasetError(FinereidError, ValueError):
 
 
 class CheckpointError(FinereidError, ValueError):
-    """A checkpoint or weight file is missing, incompatible or unsafe to load."""
+    """A checkpoint or weight file is missing, incompatible, unsafe to load, or cannot be written."""
 
 
 def unknown_name_error(kind: str, name: str, valid: Iterable[str]) -> ConfigError:

@@ -42,9 +42,9 @@ def write_plots(plan: dict[str, Any], records: Sequence[dict[str, Any]], plots_d
     return written
 
 
-def _row_name(key: tuple) -> str:
-    """A row's legend / tick text."""
-    return " / ".join(key) if key else "all"
+def _row_name(key: tuple, sep: str = " / ") -> str:
+    """A row's legend / tick text: its labels joined by `sep` (a newline stacks them under a bar group)."""
+    return sep.join(key) if key else "all"
 
 
 def tick_rotation(labels: Sequence[str], fig_width_in: float, char_width_in: float = 0.075) -> int:
@@ -69,7 +69,7 @@ def _bars(plan: dict[str, Any], records: Sequence[dict], rows: list[str], title:
         means = [100 * stats[metric][k].mean if k in stats[metric] else 0.0 for k in keys]
         errs = [100 * (stats[metric][k].std or 0.0) if k in stats[metric] else 0.0 for k in keys]
         ax.bar(xs, means, width, yerr=errs, capsize=3, label=HEADERS[metric])
-    labels = ["\n".join(k) if k else "all" for k in keys]
+    labels = [_row_name(k, "\n") for k in keys]
     rotation = tick_rotation(labels, fig.get_figwidth())
     ax.set_xticks(range(len(keys)), labels, rotation=rotation, ha="right" if rotation else "center")
     ax.set_ylabel("%")

@@ -133,14 +133,12 @@ def run_experiment(
     return records
 
 
-def remove_resume_checkpoint(run_dir: Path) -> bool:
-    """Delete a finished run's last.ckpt when its best.ckpt exists; True when a file was removed."""
+def remove_resume_checkpoint(run_dir: Path) -> None:
+    """Delete a finished run's last.ckpt when its best.ckpt exists (last.ckpt only serves to resume)."""
     last, best = run_dir / "last.ckpt", run_dir / "best.ckpt"
-    if not (last.is_file() and best.is_file()):
-        return False
-    last.unlink()
-    log.debug("removed %s (the cell is finished; best.ckpt stays)", last)
-    return True
+    if last.is_file() and best.is_file():
+        last.unlink()
+        log.debug("removed %s (the cell is finished; best.ckpt stays)", last)
 
 
 def collect_records(spec: ExperimentSpec, out_dir: Path) -> list[dict[str, Any]]:
