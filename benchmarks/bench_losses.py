@@ -91,8 +91,14 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     cpu = platform.processor() or platform.machine()
-    log.info("torch %s, %d thread(s), %s, median of %d repeats, K=%d", torch.__version__, args.threads, cpu,
-             args.repeats, args.per_id)
+    log.info(
+        "torch %s, %d thread(s), %s, median of %d repeats, K=%d",
+        torch.__version__,
+        args.threads,
+        cpu,
+        args.repeats,
+        args.per_id,
+    )
     rows = ["| B | D | loss | fwd+bwd ms | x triplet |", "|---:|---:|---|---:|---:|"]
     verdict = None
     for batch in args.batch_sizes:

@@ -53,8 +53,9 @@ def timed(step: Callable[[], None], device: torch.device, warmup: int, iters: in
     return statistics.median(times)
 
 
-def bench_one(name: str, size: tuple[int, int], batch: int, device: torch.device, warmup: int, iters: int,
-              amp: bool) -> dict[str, float]:
+def bench_one(
+    name: str, size: tuple[int, int], batch: int, device: torch.device, warmup: int, iters: int, amp: bool
+) -> dict[str, float]:
     """Train-step and inference images/s of one model at one input size."""
     torch.manual_seed(0)
     model = build_model(name, NUM_CLASSES).to(device)
@@ -62,8 +63,9 @@ def bench_one(name: str, size: tuple[int, int], batch: int, device: torch.device
     pids = torch.arange(batch, device=device) // 4  # P x K batch with K = 4
     metric, identity = FDPLoss(), CrossEntropyLabelSmooth(num_classes=NUM_CLASSES).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=3.5e-4)
-    autocast = torch.autocast(device.type, enabled=amp, dtype=torch.float16 if device.type == "cuda" else
-                              torch.bfloat16)
+    autocast = torch.autocast(
+        device.type, enabled=amp, dtype=torch.float16 if device.type == "cuda" else torch.bfloat16
+    )
 
     def train_step() -> None:
         model.train()
@@ -112,16 +114,20 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
-    header = (f"device {device} ({where}), torch {torch.__version__}, {torch.get_num_threads()} threads, "
-              f"batch {args.batch}, median of {args.iters} after {args.warmup} warm-up, amp {args.amp}, "
-              f"load average at start {_load()}")
+    header = (
+        f"device {device} ({where}), torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"batch {args.batch}, median of {args.iters} after {args.warmup} warm-up, amp {args.amp}, "
+        f"load average at start {_load()}"
+    )
     rows = ["| model | input | params (M) | embedding | train img/s | infer img/s |", "|---" * 6 + "|"]
     for name in args.models:
         for size in args.sizes:
             log.info("benchmarking %s at %dx%d ...", name, *size)
             r = bench_one(name, size, args.batch, device, args.warmup, args.iters, args.amp)
-            rows.append(f"| {name} | {size[0]}x{size[1]} | {r['params_m']:.1f} | {r['feature_dim']} | "
-                        f"{r['train_ips']:.1f} | {r['infer_ips']:.1f} |")
+            rows.append(
+                f"| {name} | {size[0]}x{size[1]} | {r['params_m']:.1f} | {r['feature_dim']} | "
+                f"{r['train_ips']:.1f} | {r['infer_ips']:.1f} |"
+            )
     sys.stdout.write(f"{header}, at end {_load()}\n\n" + "\n".join(rows) + "\n")
     return 0
 

@@ -17,7 +17,11 @@ def _tiny_training() -> dict[str, dict]:
 TINY = DemoSettings(
     "tiny",
     dataset={
-        "num_ids": 12, "num_cameras": 3, "images_per_id": 5, "image_size": (64, 32), "num_distractors": 4,
+        "num_ids": 12,
+        "num_cameras": 3,
+        "images_per_id": 5,
+        "image_size": (64, 32),
+        "num_distractors": 4,
     },
     training=_tiny_training(),
 )

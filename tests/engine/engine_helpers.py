@@ -28,13 +28,27 @@ def make_market(root: Path, images_per_id: int = 6, seed: int = 0) -> Path:
 def tiny_config(root: Path, **sections: dict) -> dict:
     """A config dict for a seconds-long CPU run on `make_market` data; `sections` update it."""
     config = {
-        "data": {"name": "market1501", "root": str(root), "height": 32, "width": 16, "batch_size": 8,
-                 "num_instances": 4, "num_workers": 0, "test_batch_size": 16, "padding": 2},
+        "data": {
+            "name": "market1501",
+            "root": str(root),
+            "height": 32,
+            "width": 16,
+            "batch_size": 8,
+            "num_instances": 4,
+            "num_workers": 0,
+            "test_batch_size": 16,
+            "padding": 2,
+        },
         "model": {"name": "bot_resnet18", "pretrained": "none"},
         "loss": {"metric": "fdp"},
         "optim": {"lr": 1e-3, "warmup_epochs": 1, "milestones": [2]},
-        "trainer": {"max_epochs": 2, "eval_every": 1, "accelerator": "cpu", "progress_bar": False,
-                    "log_every_n_steps": 1},
+        "trainer": {
+            "max_epochs": 2,
+            "eval_every": 1,
+            "accelerator": "cpu",
+            "progress_bar": False,
+            "log_every_n_steps": 1,
+        },
     }
     for name, values in sections.items():
         config[name] = {**config[name], **values}

@@ -30,10 +30,18 @@ def test_defaults_are_the_strong_baseline_recipe() -> None:
 
 def test_overrides_parse_values_as_yaml(tmp_path: Path) -> None:
     path = _write(tmp_path / "c.yaml", "data:\n  root: /data/market\nloss:\n  metric_kwargs: {beta: 5}\n")
-    config = load_config(path, [
-        "loss.metric=triplet", "loss.metric_kwargs={margin: 0.5}", "optim.milestones=[30, 60]",
-        "optim.lr=1e-3", "trainer.deterministic=false", "model.pretrained_path=null", "data.root=2024",
-    ])
+    config = load_config(
+        path,
+        [
+            "loss.metric=triplet",
+            "loss.metric_kwargs={margin: 0.5}",
+            "optim.milestones=[30, 60]",
+            "optim.lr=1e-3",
+            "trainer.deterministic=false",
+            "model.pretrained_path=null",
+            "data.root=2024",
+        ],
+    )
     assert config.loss.metric == "triplet" and config.loss.metric_kwargs == {"margin": 0.5}
     assert config.optim.milestones == (30, 60) and config.optim.lr == 1e-3
     assert config.trainer.deterministic is False and config.model.pretrained_path is None

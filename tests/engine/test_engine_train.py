@@ -27,7 +27,11 @@ METRIC_KEYS = ("rank1", "rank5", "rank10", "mAP", "mINP")
 def _start(command: list[str]) -> subprocess.Popen:
     """Start a training subprocess in its own process group (so a hung DDP pair can be killed whole)."""
     return subprocess.Popen(
-        command, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        command,
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
 
@@ -84,8 +88,16 @@ def test_run_directory_holds_config_logs_checkpoints_and_metrics(fdp_runs: dict[
 def test_csv_log_has_losses_and_validation_metrics(fdp_runs: dict[str, Path]) -> None:
     text = next((fdp_runs["whole"] / "csv").glob("version_*/metrics.csv")).read_text()
     header = text.splitlines()[0].split(",")
-    for column in ("train/loss_step", "train/id_loss", "train/metric_loss", "train/center_loss", "train/lr",
-                   "val/mAP", "val/rank1", "val/mINP"):
+    for column in (
+        "train/loss_step",
+        "train/id_loss",
+        "train/metric_loss",
+        "train/center_loss",
+        "train/lr",
+        "val/mAP",
+        "val/rank1",
+        "val/mINP",
+    ):
         assert column in header, column
 
 
@@ -119,8 +131,21 @@ def test_eval_command_matches_the_training_metrics(
     fdp_runs: dict[str, Path], market_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     output = tmp_path / "eval.json"
-    code = cli.main(["eval", "--checkpoint", str(fdp_runs["whole"] / "last.ckpt"), "--dataset", "market1501",
-                     "--root", str(market_root), "--num-workers", "0", "--output", str(output)])
+    code = cli.main(
+        [
+            "eval",
+            "--checkpoint",
+            str(fdp_runs["whole"] / "last.ckpt"),
+            "--dataset",
+            "market1501",
+            "--root",
+            str(market_root),
+            "--num-workers",
+            "0",
+            "--output",
+            str(output),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "mAP" in printed and "rank1" in printed
@@ -148,10 +173,27 @@ def test_eval_with_rerank_and_flip(fdp_runs: dict[str, Path], market_root: Path)
 def test_triplet_run_with_precision_and_subset_flags(market_root: Path, tmp_path: Path) -> None:
     config = write_config(tmp_path / "triplet.yaml", tiny_config(market_root))
     run_dir = tmp_path / "run"
-    code = cli.main(["train", "--config", str(config), "--run-dir", str(run_dir), "--max-epochs", "1",
-                     "--precision", "bf16-mixed", "--train-id-fraction", "0.5", "--seed", "3",
-                     "--set", "loss.metric=triplet", "loss.metric_kwargs={margin: 0.3}",
-                     "loss.center_weight=0"])
+    code = cli.main(
+        [
+            "train",
+            "--config",
+            str(config),
+            "--run-dir",
+            str(run_dir),
+            "--max-epochs",
+            "1",
+            "--precision",
+            "bf16-mixed",
+            "--train-id-fraction",
+            "0.5",
+            "--seed",
+            "3",
+            "--set",
+            "loss.metric=triplet",
+            "loss.metric_kwargs={margin: 0.3}",
+            "loss.center_weight=0",
+        ]
+    )
     assert code == 0
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["metric_loss"] == "triplet" and metrics["epochs"] == 1 and metrics["seed"] == 3
@@ -197,8 +239,20 @@ def test_nan_loss_stops_with_step_and_last_good_checkpoint(
 def test_two_process_ddp_run_equals_single_process_evaluation(market_root: Path, tmp_path: Path) -> None:
     config = write_config(tmp_path / "ddp.yaml", tiny_config(market_root))
     run_dir = tmp_path / "ddp"
-    process = _start([sys.executable, "-m", "finereid.cli", "train", "--config", str(config),
-                      "--run-dir", str(run_dir), "--devices", "2"])
+    process = _start(
+        [
+            sys.executable,
+            "-m",
+            "finereid.cli",
+            "train",
+            "--config",
+            str(config),
+            "--run-dir",
+            str(run_dir),
+            "--devices",
+            "2",
+        ]
+    )
     output = _finish(process)
     assert "Starting with 2 processes" in output or "MEMBER: 2/2" in output
     metrics = json.loads((run_dir / "metrics.json").read_text())

@@ -72,5 +72,12 @@ def default_metrics(seed: int, shift: float = 0.0) -> dict[str, Any]:
     """Plausible metrics that vary with the seed."""
     base = 0.5 + shift + 0.03 * seed
     cmc = [base + 0.1, base + 0.15, base + 0.2, base + 0.22, base + 0.25]
-    return {"rank1": base + 0.1, "rank5": base + 0.2, "rank10": base + 0.25, "mAP": base, "mINP": base - 0.2,
-            "cmc": cmc, "wall_time_s": 10.0 + seed}
+    return {
+        "rank1": base + 0.1,
+        "rank5": base + 0.2,
+        "rank10": base + 0.25,
+        "mAP": base,
+        "mINP": base - 0.2,
+        "cmc": cmc,
+        "wall_time_s": 10.0 + seed,
+    }

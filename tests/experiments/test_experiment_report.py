@@ -55,8 +55,13 @@ def test_table_matches_cells_mean_and_sample_std(out):
     for row in rows:
         columns = [("0.5", "rank1"), ("0.5", "mAP"), ("1", "rank1"), ("1", "mAP")]
         for column, (fraction, metric) in enumerate(columns):
-            values = np.array([r["metrics"][metric] for r in records
-                               if r["labels"]["loss"] == row[0] and r["labels"]["fraction"] == fraction])
+            values = np.array(
+                [
+                    r["metrics"][metric]
+                    for r in records
+                    if r["labels"]["loss"] == row[0] and r["labels"]["fraction"] == fraction
+                ]
+            )
             assert len(values) == 3
             match = re.fullmatch(r"(\*\*)?([\d.]+) ± ([\d.]+)(\*\*)?", row[column + 1])
             assert match, row[column + 1]

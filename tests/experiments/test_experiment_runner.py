@@ -95,8 +95,11 @@ def test_failing_cell_stops_or_keeps_going(tmp_path, spec):
     with pytest.raises(FinereidError, match=r"1 cell\(s\) failed: loss-fdp__seed-0"):
         run_experiment(spec, tmp_path / "b", train=fake, keep_going=True)
     assert len(fake.calls) == 4
-    assert [r["id"] for r in read_cells(tmp_path / "b")] == ["loss-triplet__seed-0", "loss-triplet__seed-1",
-                                                              "loss-fdp__seed-1"]
+    assert [r["id"] for r in read_cells(tmp_path / "b")] == [
+        "loss-triplet__seed-0",
+        "loss-triplet__seed-1",
+        "loss-fdp__seed-1",
+    ]
 
 
 def _mkdir(path: Path) -> Path:
@@ -109,8 +112,9 @@ def _mkdir(path: Path) -> Path:
 def test_finished_cells_drop_last_ckpt_unless_asked_to_keep_it(tmp_path, spec, keep_last):
     out = tmp_path / "out"
     with pytest.raises(FinereidError, match="1 cell"):
-        run_experiment(spec, out, train=FakeTrainer(fail_on="fdp__seed-1"), keep_going=True,
-                       keep_last=keep_last)
+        run_experiment(
+            spec, out, train=FakeTrainer(fail_on="fdp__seed-1"), keep_going=True, keep_last=keep_last
+        )
     for cell in spec.cells:
         run_dir = out / "runs" / cell.id
         finished = cell.id != "loss-fdp__seed-1"

@@ -64,7 +64,7 @@ def test_gradcheck_float64(combo):
     # adaptive_sigma is left out on purpose: its sigma is detached, so the analytic gradient is by
     # design not the numerical one; its gradient is pinned against the reference above instead.
     labels = torch.tensor([0, 0, 1, 1, 1, 2])
-    features = (0.5 * torch.randn(6, 3, generator=torch.Generator().manual_seed(3), dtype=torch.float64))
+    features = 0.5 * torch.randn(6, 3, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     features.requires_grad_()
     loss = FDPLoss(**combo)
     assert torch.autograd.gradcheck(lambda f: loss(f, labels), (features,), eps=1e-6, atol=1e-5)

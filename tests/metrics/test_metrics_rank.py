@@ -179,7 +179,10 @@ def test_cuhk03_is_seeded_and_independent_of_chunking():
         (np.array([[0.1, 0.2, 0.3, np.nan]] * 3, np.float32), [1, 2, 3], [1, 2, 3, 4], {}, "NaN"),
         (  # float32 with matches first: the packed path, NaN past the last match
             np.array([[0.05, 0.9, 0.8, 0.7], [0.9, 0.05, 0.8, 0.7], [0.5, 0.6, 0.05, np.nan]], np.float32),
-            [1, 2, 3], [1, 2, 3, 4], {}, "NaN",
+            [1, 2, 3],
+            [1, 2, 3, 4],
+            {},
+            "NaN",
         ),
         (np.zeros((3, 0)), [1, 2, 3], [], {}, "no gallery"),
         (np.zeros((0, 4)), [], [1, 2, 3, 4], {}, "no query"),

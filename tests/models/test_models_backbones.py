@@ -18,10 +18,15 @@ def test_resnet50_last_stride_1_gives_16x8_map_at_256x128():
     assert fmap.shape == (1, 2048, 16, 8)
 
 
-@pytest.mark.parametrize(("name", "last_stride", "size"), [
-    ("resnet18", 1, (16, 8)), ("resnet18", 2, (8, 4)),
-    ("efficientnet_lite0", 1, (16, 8)), ("efficientnet_lite0", 2, (8, 4)),
-])
+@pytest.mark.parametrize(
+    ("name", "last_stride", "size"),
+    [
+        ("resnet18", 1, (16, 8)),
+        ("resnet18", 2, (8, 4)),
+        ("efficientnet_lite0", 1, (16, 8)),
+        ("efficientnet_lite0", 2, (8, 4)),
+    ],
+)
 def test_map_size_follows_last_stride(name, last_stride, size):
     trunk = build_backbone(name, last_stride=last_stride).eval()
     with torch.no_grad():

@@ -10,15 +10,23 @@ from finereid.models import MODELS, build_model, model_options
 
 def test_registry_holds_the_seven_models():
     assert set(MODELS) == {
-        "bot_resnet50", "bot_resnet18", "bot_efficientnet_lite0", "agw_resnet50", "mgn_resnet50",
-        "agw_resnet18", "mgn_resnet18",
+        "bot_resnet50",
+        "bot_resnet18",
+        "bot_efficientnet_lite0",
+        "agw_resnet50",
+        "mgn_resnet50",
+        "agw_resnet18",
+        "mgn_resnet18",
     }
 
 
-@pytest.mark.parametrize(("name", "after"), [
-    ("agw_resnet50", [[], [2, 3], [3, 4, 5], []]),
-    ("agw_resnet18", [[], [1], [1], []]),
-])
+@pytest.mark.parametrize(
+    ("name", "after"),
+    [
+        ("agw_resnet50", [[], [2, 3], [3, 4, 5], []]),
+        ("agw_resnet18", [[], [1], [1], []]),
+    ],
+)
 def test_agw_places_non_local_blocks_after_the_last_blocks_of_stages_2_and_3(name, after):
     trunk = build_model(name, 10).backbone
     assert trunk.after == after
@@ -59,9 +67,12 @@ def test_mgn_has_no_last_stride_option():
 
 
 BAD_VALUES = [
-    ("bot_resnet18", "last_stride", 3), ("bot_resnet18", "last_stride", 0),
+    ("bot_resnet18", "last_stride", 3),
+    ("bot_resnet18", "last_stride", 0),
     ("bot_resnet18", "last_stride", 1.0),
-    ("bot_resnet18", "neck_feat", "middle"), ("agw_resnet50", "gem_p", 0), ("agw_resnet50", "gem_p", "3"),
+    ("bot_resnet18", "neck_feat", "middle"),
+    ("agw_resnet50", "gem_p", 0),
+    ("agw_resnet50", "gem_p", "3"),
     ("mgn_resnet50", "reduction_dim", 0),
 ]
 

@@ -80,8 +80,11 @@ def test_training_step_with_fdp(built_models, name):
 def test_bad_inputs_are_one_line_errors(built_models, name):
     model = built_models[name]
     model.eval()
-    for bad in (torch.randn(3, HEIGHT, WIDTH), torch.randn(2, 1, HEIGHT, WIDTH),
-                torch.zeros(2, 3, HEIGHT, WIDTH, dtype=torch.uint8)):
+    for bad in (
+        torch.randn(3, HEIGHT, WIDTH),
+        torch.randn(2, 1, HEIGHT, WIDTH),
+        torch.zeros(2, 3, HEIGHT, WIDTH, dtype=torch.uint8),
+    ):
         with pytest.raises(ConfigError):
             model(bad)
     model.train()
@@ -108,9 +111,15 @@ def test_eval_forward_exports_to_onnx_with_dynamic_batch(built_models, name):
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (images(2),), buffer, dynamo=False, input_names=["images"],
-                          output_names=["embeddings"],
-                          dynamic_axes={"images": {0: "batch"}, "embeddings": {0: "batch"}})
+        torch.onnx.export(
+            model,
+            (images(2),),
+            buffer,
+            dynamo=False,
+            input_names=["images"],
+            output_names=["embeddings"],
+            dynamic_axes={"images": {0: "batch"}, "embeddings": {0: "batch"}},
+        )
     session = onnxruntime.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
     batch = images(3, seed=4)
     (result,) = session.run(None, {"images": batch.numpy()})

@@ -42,8 +42,9 @@ def test_bot_metric_feature_is_before_bn_and_logits_after(built_models, name):
     with torch.no_grad():
         pooled = model.pool(model.backbone(batch))
         out = model(batch)
-        after = nn.functional.batch_norm(pooled, None, None, model.neck.bn.weight, model.neck.bn.bias,
-                                         training=True, eps=model.neck.bn.eps)
+        after = nn.functional.batch_norm(
+            pooled, None, None, model.neck.bn.weight, model.neck.bn.bias, training=True, eps=model.neck.bn.eps
+        )
     torch.testing.assert_close(out.features[0], pooled)
     torch.testing.assert_close(out.logits[0], after @ model.neck.classifier.weight.T)
 

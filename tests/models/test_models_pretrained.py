@@ -65,8 +65,9 @@ def test_lite0_from_a_timm_named_file(tmp_path):
     torch.manual_seed(2)
     source = EfficientNetLite0Trunk().body.state_dict()
     torch.save(source, tmp_path / "lite0_timm.pth")
-    model = build_model("bot_efficientnet_lite0", 10, pretrained="imagenet",
-                        pretrained_path=tmp_path / "lite0_timm.pth")
+    model = build_model(
+        "bot_efficientnet_lite0", 10, pretrained="imagenet", pretrained_path=tmp_path / "lite0_timm.pth"
+    )
     assert all(torch.equal(v, source[k]) for k, v in model.backbone.body.state_dict().items())
 
 

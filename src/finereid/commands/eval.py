@@ -16,7 +16,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="dataset name, e.g. market1501")
     parser.add_argument("--root", type=Path, required=True, help="dataset folder")
     parser.add_argument(
-        "--option", dest="options", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+        "--option",
+        dest="options",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
         help="dataset options, e.g. --option variant=detected",
     )
     parser.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking (Zhong et al. 2017)")
@@ -35,17 +40,26 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size must be >= 1, got {args.batch_size}")
     result = evaluate_checkpoint(
-        args.checkpoint, args.dataset, args.root, options=_parse_options(args.options),
-        rerank=args.rerank, flip=args.flip, metric=args.metric, batch_size=args.batch_size,
-        num_workers=args.num_workers, device=args.device,
+        args.checkpoint,
+        args.dataset,
+        args.root,
+        options=_parse_options(args.options),
+        rerank=args.rerank,
+        flip=args.flip,
+        metric=args.metric,
+        batch_size=args.batch_size,
+        num_workers=args.num_workers,
+        device=args.device,
         ranking_path=args.checkpoint.with_name("ranking.npz"),
     )
     suffix = "".join(s for s, on in (("_rerank", args.rerank), ("_flip", args.flip)) if on)
     output = args.output or args.checkpoint.with_name(f"eval_{args.dataset}{suffix}.json")
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"{args.dataset}: {result['num_query']} query, {result['num_gallery']} gallery; "
-          f"rerank={args.rerank} flip={args.flip} metric={result['metric']}")
+    print(
+        f"{args.dataset}: {result['num_query']} query, {result['num_gallery']} gallery; "
+        f"rerank={args.rerank} flip={args.flip} metric={result['metric']}"
+    )
     print(format_table(result))
     print(f"written: {output}")
     return 0

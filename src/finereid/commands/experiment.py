@@ -26,8 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     run_parser.add_argument("--keep-going", action="store_true",
                             help="when a cell fails, log it and run the next; exit 2 at the end")  # fmt: skip
-    run_parser.add_argument("--keep-last", action="store_true",
-                            help="keep finished cells' last.ckpt (default: delete; best.ckpt stays)")
+    run_parser.add_argument(
+        "--keep-last",
+        action="store_true",
+        help="keep finished cells' last.ckpt (default: delete; best.ckpt stays)",
+    )
     run_parser.add_argument("--no-report", action="store_true", help="do not write report.md at the end")
     run_parser.set_defaults(_experiment_run=run_cells)
     report_parser = sub.add_parser(

@@ -16,7 +16,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Config file, overrides, run directory, resume and the common trainer flags."""
     parser.add_argument("--config", type=Path, help="YAML config (see configs/); optional with --resume")
     parser.add_argument(
-        "--set", dest="overrides", nargs="+", action="extend", default=[], metavar="SECTION.KEY=VALUE",
+        "--set",
+        dest="overrides",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
         help="override config values, e.g. --set loss.metric=triplet data.root=/data/market1501",
     )
     parser.add_argument("--run-dir", type=Path, help="output directory (default: runs/<config name>)")

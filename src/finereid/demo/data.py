@@ -133,5 +133,6 @@ def _warn_if_different(summary: dict, settings: DemoSettings, seed: int) -> None
     if differing:
         logger.warning(
             "the dataset was drawn with other settings than the %s preset (%s); its timings do not apply",
-            settings.name, ", ".join(f"{k}={summary.get(k)}" for k in differing),
+            settings.name,
+            ", ".join(f"{k}={summary.get(k)}" for k in differing),
         )

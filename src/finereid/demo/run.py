@@ -1,10 +1,10 @@
 """`finereid demo`: train the same recipe with triplet and with FDP on synthetic data, compare, draw.
 
-    demo_report/results.json          settings, dataset summary, each run's metrics, the queries shown
-    demo_report/cmc.png               CMC curves of every run
-    demo_report/ranked_<loss>.png     the same queries and their top-10 under each model
-    demo_report/ranked_compare.png    queries each model wins by the most, one row per model
-    demo_report/runs/<loss>/          each run's directory (config, logs, best/last.ckpt, ranking.npz)
+demo_report/results.json          settings, dataset summary, each run's metrics, the queries shown
+demo_report/cmc.png               CMC curves of every run
+demo_report/ranked_<loss>.png     the same queries and their top-10 under each model
+demo_report/ranked_compare.png    queries each model wins by the most, one row per model
+demo_report/runs/<loss>/          each run's directory (config, logs, best/last.ckpt, ranking.npz)
 """
 
 from __future__ import annotations

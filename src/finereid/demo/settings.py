@@ -23,19 +23,29 @@ LOSS_KWARGS: dict[str, dict[str, Any]] = {"triplet": {"margin": 0.3}, "fdp": {}}
 
 _RECIPE: dict[str, dict[str, Any]] = {
     "data": {
-        "name": "market1501", "height": 96, "width": 48, "batch_size": 32, "num_instances": 4,
-        "num_workers": 2, "padding": 5,
+        "name": "market1501",
+        "height": 96,
+        "width": 48,
+        "batch_size": 32,
+        "num_instances": 4,
+        "num_workers": 2,
+        "padding": 5,
         # No mirroring: a mirrored image shows the shoulder bag on the other side, which is exactly the
         # detail that tells some look-alikes apart (see docs/synth.md).
         "flip_prob": 0.0,
     },
     "model": {
-        "name": "bot_efficientnet_lite0", "pretrained": "imagenet",
+        "name": "bot_efficientnet_lite0",
+        "pretrained": "imagenet",
         "options": {"last_stride": 1, "neck_feat": "after"},
     },
     "optim": {"lr": 1.0e-3, "warmup_epochs": 1, "milestones": [8]},
     "trainer": {
-        "max_epochs": 10, "eval_every": 10, "accelerator": "auto", "precision": "auto", "progress_bar": False,
+        "max_epochs": 10,
+        "eval_every": 10,
+        "accelerator": "auto",
+        "precision": "auto",
+        "progress_bar": False,
     },
 }
 
@@ -84,7 +94,9 @@ PRESETS: dict[str, DemoSettings] = {
         "quick",
         dataset={"num_ids": 100, "num_cameras": 6, "images_per_id": 8, "image_size": (128, 64)},
         training=_merge(
-            _RECIPE, data={"height": 64, "width": 32, "padding": 4}, optim={"milestones": [6]},
+            _RECIPE,
+            data={"height": 64, "width": 32, "padding": 4},
+            optim={"milestones": [6]},
             trainer={"max_epochs": 8, "eval_every": 8},
         ),
     ),

@@ -61,8 +61,13 @@ class RunCheckpoints(Checkpoint):
             self.best_score, self.best_epoch = score, trainer.current_epoch if epoch is None else epoch
             trainer.save_checkpoint(self.best_path, weights_only=False)
             if trainer.is_global_zero:
-                log.info("new best %s %.4f after epoch %d -> %s", self.monitor, score, self.best_epoch + 1,
-                         self.best_path)
+                log.info(
+                    "new best %s %.4f after epoch %d -> %s",
+                    self.monitor,
+                    score,
+                    self.best_epoch + 1,
+                    self.best_path,
+                )
 
     def state_dict(self) -> dict[str, Any]:
         """Best score and epoch (numbers only: weights_only-safe)."""
@@ -89,8 +94,9 @@ class EpochSummary(Callback):
         self._epoch_images = 0
         self._epoch_start = self._last_batch_end = time.perf_counter()
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
-                           batch: Any, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         """Count the images this process trained on (times world size: ranks get equal batches)."""
         self._epoch_images += int(batch["images"].shape[0]) * trainer.world_size
         self._last_batch_end = time.perf_counter()

@@ -75,7 +75,11 @@ class ReIDDataModule(pl.LightningDataModule):
         self.train_records = list(records)
         log.info(
             "%s: training on %d identities / %d images; query %d, gallery %d",
-            self.name, self.num_classes, len(self.train_records), self.num_query, len(self.dataset.gallery),
+            self.name,
+            self.num_classes,
+            len(self.train_records),
+            self.num_query,
+            len(self.dataset.gallery),
         )
 
     @property
@@ -93,9 +97,16 @@ class ReIDDataModule(pl.LightningDataModule):
         self.setup("fit")
         rank, world_size = self._rank_and_world()
         loader = build_train_loader(
-            self.train_records, self.height, self.width,
-            batch_size=self.batch_size, num_instances=self.num_instances, num_workers=self.num_workers,
-            seed=self.seed, rank=rank, world_size=world_size, **self.transform_kwargs,
+            self.train_records,
+            self.height,
+            self.width,
+            batch_size=self.batch_size,
+            num_instances=self.num_instances,
+            num_workers=self.num_workers,
+            seed=self.seed,
+            rank=rank,
+            world_size=world_size,
+            **self.transform_kwargs,
         )
         # Lightning creates the first iterator before it calls set_epoch: set the epoch now.
         loader.sampler.set_epoch(self.trainer.current_epoch if self.trainer is not None else 0)
@@ -107,8 +118,11 @@ class ReIDDataModule(pl.LightningDataModule):
         rank, world_size = self._rank_and_world()
         records = self.dataset.query + self.dataset.gallery
         loader = build_test_loader(
-            records[rank::world_size], self.height, self.width,
-            batch_size=self.test_batch_size, num_workers=self.num_workers,
+            records[rank::world_size],
+            self.height,
+            self.width,
+            batch_size=self.test_batch_size,
+            num_workers=self.num_workers,
         )
         return _GlobalIndices(loader, rank, world_size) if world_size > 1 else loader
 

@@ -117,7 +117,9 @@ def evaluate_checkpoint(
             ranking_path,
             [data.query[i] for i in q["indices"].tolist()],
             [data.gallery[i] for i in g["indices"].tolist()],
-            **features, metric=metric, metrics=result,
+            **features,
+            metric=metric,
+            metrics=result,
             meta={"checkpoint": str(checkpoint), "rerank": rerank, "flip": flip},
         )
     return {

@@ -66,7 +66,10 @@ class ReIDModule(pl.LightningModule):
             valid = sorted(METRIC_LOSSES - {"center"})
             raise ConfigError(f"unknown metric loss {metric_loss!r}; valid: {', '.join(valid)}")
         self.model = build_model(
-            model_name, num_classes, pretrained=pretrained, pretrained_path=pretrained_path,
+            model_name,
+            num_classes,
+            pretrained=pretrained,
+            pretrained_path=pretrained_path,
             **(model_options or {}),
         )
         self.id_loss = build_loss("cross_entropy", num_classes=num_classes, epsilon=label_smoothing)
@@ -102,11 +105,19 @@ class ReIDModule(pl.LightningModule):
         for optimizer in optimizers:
             optimizer.step()
         size = images.shape[0]
-        self.log("train/loss", loss.detach(), on_step=True, on_epoch=True, prog_bar=True, batch_size=size,
-                 sync_dist=True)
+        self.log(
+            "train/loss",
+            loss.detach(),
+            on_step=True,
+            on_epoch=True,
+            prog_bar=True,
+            batch_size=size,
+            sync_dist=True,
+        )
         for name, value in terms.items():
-            self.log(f"train/{name}", value.detach(), on_step=False, on_epoch=True, batch_size=size,
-                     sync_dist=True)
+            self.log(
+                f"train/{name}", value.detach(), on_step=False, on_epoch=True, batch_size=size, sync_dist=True
+            )
         return loss.detach()
 
     def on_train_epoch_start(self) -> None:
@@ -159,9 +170,12 @@ class ReIDModule(pl.LightningModule):
         merged = {key: value[order] for key, value in merged.items()}
         is_query = merged["indices"] < num_query
         result = score_features(
-            merged["feats"][is_query], merged["feats"][~is_query],
-            merged["pids"][is_query], merged["pids"][~is_query],
-            merged["camids"][is_query], merged["camids"][~is_query],
+            merged["feats"][is_query],
+            merged["feats"][~is_query],
+            merged["pids"][is_query],
+            merged["pids"][~is_query],
+            merged["camids"][is_query],
+            merged["camids"][~is_query],
             metric=self.hparams.eval_metric,
         )
         # after fit, trainer.validate sees current_epoch = epochs done; name the last trained epoch instead

@@ -66,8 +66,13 @@ def run_training(
     metrics = _final_metrics(config, module, summary, checkpoints, time.perf_counter() - start, resume)
     if trainer.is_global_zero:
         _write_json(run_dir / "metrics.json", metrics)
-        log.info("final: rank1 %.2f%% mAP %.2f%% mINP %.2f%% (%s)", 100 * metrics["rank1"],
-                 100 * metrics["mAP"], 100 * metrics["mINP"], run_dir / "metrics.json")
+        log.info(
+            "final: rank1 %.2f%% mAP %.2f%% mINP %.2f%% (%s)",
+            100 * metrics["rank1"],
+            100 * metrics["mAP"],
+            100 * metrics["mINP"],
+            run_dir / "metrics.json",
+        )
     return metrics
 
 
@@ -75,16 +80,29 @@ def build_module(config: Config, num_classes: int) -> ReIDModule:
     """The LightningModule for `config`: names and numbers only."""
     model, loss, optim = config.model, config.loss, config.optim
     return ReIDModule(
-        model_name=model.name, num_classes=num_classes, pretrained=model.pretrained,
-        pretrained_path=model.pretrained_path, model_options=dict(model.options),
-        metric_loss=loss.metric, metric_loss_kwargs=dict(loss.metric_kwargs),
-        metric_loss_weight=loss.metric_weight, id_loss_weight=loss.id_weight,
-        label_smoothing=loss.label_smoothing, center_loss_weight=loss.center_weight, center_lr=loss.center_lr,
-        optimizer=optim.name, lr=optim.lr, weight_decay=optim.weight_decay, momentum=optim.momentum,
-        warmup_epochs=optim.warmup_epochs, warmup_factor=optim.warmup_factor,
-        milestones=list(optim.milestones), gamma=optim.gamma,
+        model_name=model.name,
+        num_classes=num_classes,
+        pretrained=model.pretrained,
+        pretrained_path=model.pretrained_path,
+        model_options=dict(model.options),
+        metric_loss=loss.metric,
+        metric_loss_kwargs=dict(loss.metric_kwargs),
+        metric_loss_weight=loss.metric_weight,
+        id_loss_weight=loss.id_weight,
+        label_smoothing=loss.label_smoothing,
+        center_loss_weight=loss.center_weight,
+        center_lr=loss.center_lr,
+        optimizer=optim.name,
+        lr=optim.lr,
+        weight_decay=optim.weight_decay,
+        momentum=optim.momentum,
+        warmup_epochs=optim.warmup_epochs,
+        warmup_factor=optim.warmup_factor,
+        milestones=list(optim.milestones),
+        gamma=optim.gamma,
         eval_metric=config.trainer.eval_metric,
-        image_height=config.data.height, image_width=config.data.width,
+        image_height=config.data.height,
+        image_width=config.data.width,
     )
 
 

@@ -88,7 +88,7 @@ def results_table(plan: dict[str, Any], records: Sequence[dict[str, Any]]) -> st
     stats = {m: summarize(records, [*rows, *columns], m) for m in metrics}
     present = {k for s in stats.values() for k in s}
     row_keys = ordered_keys(plan, rows, {k[: len(rows)] for k in present})
-    col_keys = ordered_keys(plan, columns, {k[len(rows):] for k in present})
+    col_keys = ordered_keys(plan, columns, {k[len(rows) :] for k in present})
     header = [*rows] if rows else ["runs"]
     header += [" ".join([*column_title(columns, c), HEADERS[m]]) for c in col_keys for m in metrics]
     best = {(c, m): _best([stats[m][(*r, *c)].mean for r in row_keys if (*r, *c) in stats[m]], m)

@@ -175,8 +175,12 @@ def plan_dict(spec: ExperimentSpec) -> dict[str, Any]:
         "description": spec.description,
         "base": str(spec.base),
         "axes": [
-            {"name": a.name, "display": a.display, "labels": [v.label for v in a.values],
-             "values": [v.raw for v in a.values]}
+            {
+                "name": a.name,
+                "display": a.display,
+                "labels": [v.label for v in a.values],
+                "values": [v.raw for v in a.values],
+            }
             for a in spec.axes
         ],
         "report": dataclasses.asdict(spec.report),

@@ -71,8 +71,7 @@ def check_rows_and_labels(
     if not isinstance(labels, torch.Tensor) or labels.ndim != 1 or labels.shape[0] != rows.shape[0]:
         got = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
         raise ConfigError(
-            f"{owner}: labels must be a 1-D tensor with one label per {what} row "
-            f"({rows.shape[0]}), got {got}"
+            f"{owner}: labels must be a 1-D tensor with one label per {what} row ({rows.shape[0]}), got {got}"
         )
 
 

@@ -32,9 +32,7 @@ class ClampedL2Distance(LpDistance):
         ref_emb = query_emb if ref_emb is None else ref_emb
         with _full_precision(query_emb):
             query, ref = _upcast(query_emb), _upcast(ref_emb)
-            squared = (
-                query.pow(2).sum(1, keepdim=True) + ref.pow(2).sum(1).unsqueeze(0) - 2.0 * query @ ref.T
-            )
+            squared = query.pow(2).sum(1, keepdim=True) + ref.pow(2).sum(1).unsqueeze(0) - 2.0 * query @ ref.T
             return squared.clamp_min(self.eps).sqrt()
 
     def pairwise_distance(self, query_emb: torch.Tensor, ref_emb: torch.Tensor) -> torch.Tensor:

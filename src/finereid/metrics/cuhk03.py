@@ -32,7 +32,12 @@ def cuhk03_histogram(
         # one (num_repeats, num_gallery) block of uniform keys per query, in query order
         keys = rng.random((dist[part].shape[0], num_repeats, gallery.size))
         hist += _block_histogram(
-            dist[part], q_pids[part], q_camids[part], gallery, stats.valid[part], max_rank,
+            dist[part],
+            q_pids[part],
+            q_camids[part],
+            gallery,
+            stats.valid[part],
+            max_rank,
             torch.from_numpy(keys).to(dist.device),
         )
     return hist / num_repeats
@@ -63,9 +68,7 @@ def _block_histogram(
         candidate = keep & (draw == lowest.gather(1, labels))
         # the lowest key wins; an exact tie of keys (vanishingly rare) goes to the lower gallery index
         first = torch.full(groups, num_gallery, dtype=torch.long, device=dist.device)
-        first = first.scatter_reduce(
-            1, labels, torch.where(candidate, positions, num_gallery), reduce="amin"
-        )
+        first = first.scatter_reduce(1, labels, torch.where(candidate, positions, num_gallery), reduce="amin")
         chosen = candidate & (positions == first.gather(1, labels))
         match = (chosen & true).to(torch.uint8).argmax(dim=1, keepdim=True)
         value = dist.gather(1, match)

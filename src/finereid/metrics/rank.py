@@ -155,4 +155,3 @@ def evaluate_rank(
         part = slice(start, start + rows)
         evaluator.add(dist[part], q_pids[part], q_camids[part])
     return evaluator.result()
-

@@ -149,10 +149,12 @@ def _encode(blocks: _Blocks, nearest: torch.Tensor, k1: int) -> tuple[torch.Tens
         inside = ((members.gather(1, found) == flat).view_as(cand_sets) & cand_mask).sum(dim=2)
         size = cand_mask.sum(dim=2).to(torch.float64)
         accept = is_rec & (inside.to(torch.float64) > size * (2.0 / 3.0))
-        keys = torch.cat([
-            (rows[:, None] * N + fwd)[is_rec],
-            (rows[:, None, None] * N + cand_sets)[cand_mask & accept[:, :, None]],
-        ])
+        keys = torch.cat(
+            [
+                (rows[:, None] * N + fwd)[is_rec],
+                (rows[:, None, None] * N + cand_sets)[cand_mask & accept[:, :, None]],
+            ]
+        )
         parts.append(torch.unique(keys))
     keys = torch.cat(parts)
     row = keys // N

@@ -48,31 +48,56 @@ class NonLocalResNetTrunk(nn.Module):
         return x
 
 
-def _agw(depth: str, counts: tuple[int, int, int, int], num_classes: int, pretrained: str,
-         pretrained_path: str | Path | None, last_stride: int, neck_feat: str, gem_p: float) -> BoT:
+def _agw(
+    depth: str,
+    counts: tuple[int, int, int, int],
+    num_classes: int,
+    pretrained: str,
+    pretrained_path: str | Path | None,
+    last_stride: int,
+    neck_feat: str,
+    gem_p: float,
+) -> BoT:
     """AGW on a torchvision ResNet: non-local blocks after the last `counts[i]` blocks of stage i+1."""
     check_last_stride(last_stride)
     if isinstance(gem_p, bool) or not isinstance(gem_p, int | float) or not gem_p > 0:
         raise ConfigError(f"gem_p must be a positive number, got {gem_p!r}")
-    resnet = build_backbone(depth, last_stride=last_stride, pretrained=pretrained == "imagenet",
-                            pretrained_path=pretrained_path)
+    resnet = build_backbone(
+        depth, last_stride=last_stride, pretrained=pretrained == "imagenet", pretrained_path=pretrained_path
+    )
     trunk = NonLocalResNetTrunk(resnet, counts)
     return BoT(trunk, num_classes, pool=GeMPooling(p=gem_p), neck_feat=neck_feat)
 
 
-def agw_resnet50(num_classes: int, pretrained: str = "none", pretrained_path: str | Path | None = None, *,
-                 last_stride: int = 1, neck_feat: str = "after", gem_p: float = 3.0) -> BoT:
+def agw_resnet50(
+    num_classes: int,
+    pretrained: str = "none",
+    pretrained_path: str | Path | None = None,
+    *,
+    last_stride: int = 1,
+    neck_feat: str = "after",
+    gem_p: float = 3.0,
+) -> BoT:
     """AGW on ResNet-50: non-local blocks (2 in stage 2, 3 in stage 3), GeM (p learnable), BNNeck."""
-    return _agw("resnet50", (0, 2, 3, 0), num_classes, pretrained, pretrained_path, last_stride, neck_feat,
-                gem_p)
+    return _agw(
+        "resnet50", (0, 2, 3, 0), num_classes, pretrained, pretrained_path, last_stride, neck_feat, gem_p
+    )
 
 
-def agw_resnet18(num_classes: int, pretrained: str = "none", pretrained_path: str | Path | None = None, *,
-                 last_stride: int = 1, neck_feat: str = "after", gem_p: float = 3.0) -> BoT:
+def agw_resnet18(
+    num_classes: int,
+    pretrained: str = "none",
+    pretrained_path: str | Path | None = None,
+    *,
+    last_stride: int = 1,
+    neck_feat: str = "after",
+    gem_p: float = 3.0,
+) -> BoT:
     """AGW scaled to ResNet-18 for CPU runs: one non-local block after the last block of stages 2 and 3.
 
     ResNet-50's AGW puts them after half the blocks of those stages (2 of 4, 3 of 6); ResNet-18 has 2 blocks
     per stage, so half is one. The published AGW has no ResNet-18 layout; this one is ours.
     """
-    return _agw("resnet18", (0, 1, 1, 0), num_classes, pretrained, pretrained_path, last_stride, neck_feat,
-                gem_p)
+    return _agw(
+        "resnet18", (0, 1, 1, 0), num_classes, pretrained, pretrained_path, last_stride, neck_feat, gem_p
+    )

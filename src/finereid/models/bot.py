@@ -22,8 +22,9 @@ class BoT(nn.Module):
     AGW is this model with a non-local trunk and GeM pooling.
     """
 
-    def __init__(self, trunk: nn.Module, num_classes: int, pool: nn.Module | None = None,
-                 neck_feat: str = "after") -> None:
+    def __init__(
+        self, trunk: nn.Module, num_classes: int, pool: nn.Module | None = None, neck_feat: str = "after"
+    ) -> None:
         super().__init__()
         if neck_feat not in NECK_FEATS:
             raise ConfigError(f"neck_feat must be one of {', '.join(NECK_FEATS)}, got {neck_feat!r}")
@@ -51,29 +52,56 @@ def check_last_stride(last_stride: int) -> None:
         raise ConfigError(f"last_stride must be 1 or 2, got {last_stride!r}")
 
 
-def _bot(backbone: str, num_classes: int, pretrained: str, pretrained_path: str | Path | None,
-         last_stride: int, neck_feat: str) -> BoT:
+def _bot(
+    backbone: str,
+    num_classes: int,
+    pretrained: str,
+    pretrained_path: str | Path | None,
+    last_stride: int,
+    neck_feat: str,
+) -> BoT:
     """Shared body of the BoT builders."""
     check_last_stride(last_stride)
-    trunk = build_backbone(backbone, last_stride=last_stride, pretrained=pretrained == "imagenet",
-                           pretrained_path=pretrained_path)
+    trunk = build_backbone(
+        backbone,
+        last_stride=last_stride,
+        pretrained=pretrained == "imagenet",
+        pretrained_path=pretrained_path,
+    )
     return BoT(trunk, num_classes, neck_feat=neck_feat)
 
 
-def bot_resnet50(num_classes: int, pretrained: str = "none", pretrained_path: str | Path | None = None, *,
-                 last_stride: int = 1, neck_feat: str = "after") -> BoT:
+def bot_resnet50(
+    num_classes: int,
+    pretrained: str = "none",
+    pretrained_path: str | Path | None = None,
+    *,
+    last_stride: int = 1,
+    neck_feat: str = "after",
+) -> BoT:
     """Strong baseline on ResNet-50 (2048-d embedding)."""
     return _bot("resnet50", num_classes, pretrained, pretrained_path, last_stride, neck_feat)
 
 
-def bot_resnet18(num_classes: int, pretrained: str = "none", pretrained_path: str | Path | None = None, *,
-                 last_stride: int = 1, neck_feat: str = "after") -> BoT:
+def bot_resnet18(
+    num_classes: int,
+    pretrained: str = "none",
+    pretrained_path: str | Path | None = None,
+    *,
+    last_stride: int = 1,
+    neck_feat: str = "after",
+) -> BoT:
     """Strong baseline on ResNet-18 (512-d embedding)."""
     return _bot("resnet18", num_classes, pretrained, pretrained_path, last_stride, neck_feat)
 
 
-def bot_efficientnet_lite0(num_classes: int, pretrained: str = "none",
-                           pretrained_path: str | Path | None = None, *,
-                           last_stride: int = 1, neck_feat: str = "after") -> BoT:
+def bot_efficientnet_lite0(
+    num_classes: int,
+    pretrained: str = "none",
+    pretrained_path: str | Path | None = None,
+    *,
+    last_stride: int = 1,
+    neck_feat: str = "after",
+) -> BoT:
     """Strong-baseline neck on timm's EfficientNet-Lite0 (1280-d embedding); the offline CPU default."""
     return _bot("efficientnet_lite0", num_classes, pretrained, pretrained_path, last_stride, neck_feat)

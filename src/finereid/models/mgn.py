@@ -58,8 +58,15 @@ class MGN(nn.Module):
 
     def __init__(self, resnet: nn.Module, num_classes: int, reduction_dim: int = 256) -> None:
         super().__init__()
-        self.shared = nn.Sequential(resnet.conv1, resnet.bn1, resnet.relu, resnet.maxpool,
-                                    resnet.layer1, resnet.layer2, resnet.layer3[0])
+        self.shared = nn.Sequential(
+            resnet.conv1,
+            resnet.bn1,
+            resnet.relu,
+            resnet.maxpool,
+            resnet.layer1,
+            resnet.layer2,
+            resnet.layer3[0],
+        )
         rest_of_stage3 = nn.Sequential(*resnet.layer3[1:])
         stage4_fine = copy.deepcopy(resnet.layer4)
         set_first_stride(stage4_fine, 1)
@@ -98,23 +105,35 @@ class MGN(nn.Module):
         return ReIDOutput(features=globals_, logits=logits)
 
 
-def _mgn(depth: str, num_classes: int, pretrained: str, pretrained_path: str | Path | None,
-         reduction_dim: int) -> MGN:
+def _mgn(
+    depth: str, num_classes: int, pretrained: str, pretrained_path: str | Path | None, reduction_dim: int
+) -> MGN:
     """MGN on a torchvision ResNet (stage 4 keeps stride 2 for the global branch)."""
     if isinstance(reduction_dim, bool) or not isinstance(reduction_dim, int) or reduction_dim < 1:
         raise ConfigError(f"reduction_dim must be a positive integer, got {reduction_dim!r}")
-    resnet = build_backbone(depth, last_stride=2, pretrained=pretrained == "imagenet",
-                            pretrained_path=pretrained_path)
+    resnet = build_backbone(
+        depth, last_stride=2, pretrained=pretrained == "imagenet", pretrained_path=pretrained_path
+    )
     return MGN(resnet, num_classes, reduction_dim)
 
 
-def mgn_resnet50(num_classes: int, pretrained: str = "none", pretrained_path: str | Path | None = None, *,
-                 reduction_dim: int = 256) -> MGN:
+def mgn_resnet50(
+    num_classes: int,
+    pretrained: str = "none",
+    pretrained_path: str | Path | None = None,
+    *,
+    reduction_dim: int = 256,
+) -> MGN:
     """MGN on ResNet-50 (paper layout; 2048-d embedding with the default 256-d reductions)."""
     return _mgn("resnet50", num_classes, pretrained, pretrained_path, reduction_dim)
 
 
-def mgn_resnet18(num_classes: int, pretrained: str = "none", pretrained_path: str | Path | None = None, *,
-                 reduction_dim: int = 256) -> MGN:
+def mgn_resnet18(
+    num_classes: int,
+    pretrained: str = "none",
+    pretrained_path: str | Path | None = None,
+    *,
+    reduction_dim: int = 256,
+) -> MGN:
     """MGN on ResNet-18 for CPU runs: the same branches on 512-channel maps, 2048-d embedding."""
     return _mgn("resnet18", num_classes, pretrained, pretrained_path, reduction_dim)
