@@ -10,7 +10,8 @@ import argparse
 import importlib
 import logging
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 
 from finereid import __version__
 from finereid.errors import FinereidError
@@ -55,11 +56,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "_run"):
         parser.print_help()
         return 2
+    python_format, warnings.formatwarning = warnings.formatwarning, _one_line_warning(warnings.formatwarning)
     try:
         return int(args._run(args) or 0)
     except FinereidError as exc:
         print(f"finereid {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        warnings.formatwarning = python_format
+
+
+def _one_line_warning(python_format: Callable[..., str]) -> Callable[..., str]:
+    """A warning formatter: finereid's deprecations as one line a user can act on, others as Python does."""
+
+    def format_warning(message, category, filename, lineno, line=None) -> str:
+        if issubclass(category, FutureWarning) and "until finereid" in str(message):
+            return f"finereid: deprecated: {message}\n"
+        return python_format(message, category, filename, lineno, line)
+
+    return format_warning
 
 
 if __name__ == "__main__":

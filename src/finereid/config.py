@@ -1,15 +1,17 @@
 """Training configuration: five frozen sections read from YAML (files and values: config_values.py).
 
 A config file holds the sections `data`, `model`, `loss`, `optim`, `trainer` (each optional; missing
-keys take the strong-baseline defaults below) and may name a `base` file whose sections it updates.
-Command-line overrides are `section.key=value` with the value parsed as YAML; a dict-valued key also
-takes `section.key.entry=value`. Unknown sections or keys and wrongly typed values are ConfigErrors.
+keys take the strong-baseline defaults below, the one place the recipe's defaults live) and may name a
+`base` file whose sections it updates. Command-line overrides are `section.key=value` (one parser,
+`parse_override`, for every command); a dict-valued key also takes `section.key.entry=value`. Unknown
+sections or keys and wrongly typed values are ConfigErrors; renamed keys are read with a warning.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import typing
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +20,21 @@ import yaml
 
 from finereid.config_values import coerce_value, parse_value, read_yaml_with_bases
 from finereid.errors import ConfigError
+from finereid.optimizers import OPTIMIZERS
 
 PRECISIONS = ("auto", "32-true", "16-mixed", "bf16-mixed", "64-true")
-OPTIMIZERS = ("adam", "adamw", "sgd")
-EVAL_METRICS = ("cosine", "euclidean")
+EVAL_DISTANCES = ("cosine", "euclidean")
+# Old spelling -> new one. The old keys are still read (with a FutureWarning) until finereid 0.3.
+RENAMED_KEYS = {
+    "loss.metric": "loss.metric_loss",
+    "loss.metric_kwargs": "loss.metric_loss_kwargs",
+    "loss.metric_weight": "loss.metric_loss_weight",
+    "trainer.eval_metric": "trainer.eval_distance",
+}
+# Keys that change how fast a run goes, not what it computes: they may differ when a run is resumed.
+OPERATIONAL_KEYS = frozenset(
+    {"data.num_workers", "data.test_batch_size", "trainer.progress_bar", "trainer.log_every_n_steps"}
+)
 
 
 @dataclass(frozen=True)
@@ -74,9 +87,9 @@ class ModelConfig:
 class LossConfig:
     """Identity loss + metric loss by name + optional center loss, each with its weight."""
 
-    metric: str = "fdp"  # any metric loss of finereid.losses; the strong baseline used triplet
-    metric_kwargs: dict = field(default_factory=dict)
-    metric_weight: float = 1.0
+    metric_loss: str = "fdp"  # any metric loss of finereid.losses; the strong baseline used triplet
+    metric_loss_kwargs: dict = field(default_factory=dict)
+    metric_loss_weight: float = 1.0
     id_weight: float = 1.0
     label_smoothing: float = 0.1
     center_weight: float = 0.0005  # 0 disables the center loss
@@ -84,7 +97,7 @@ class LossConfig:
 
     def __post_init__(self) -> None:
         """Reject negative weights and a smoothing outside [0, 1)."""
-        for key in ("metric_weight", "id_weight", "center_weight"):
+        for key in ("metric_loss_weight", "id_weight", "center_weight"):
             _require(getattr(self, key) >= 0.0, f"loss.{key} must be >= 0, got {getattr(self, key)}")
         _require(0.0 <= self.label_smoothing < 1.0, "loss.label_smoothing must be in [0, 1)")
         _require(self.center_lr > 0.0, f"loss.center_lr must be > 0, got {self.center_lr}")
@@ -123,7 +136,7 @@ class TrainerConfig:
 
     max_epochs: int = 120
     eval_every: int = 10  # validate (and update best.ckpt) every N epochs and after the last one
-    eval_metric: str = "cosine"  # cosine | euclidean distance between embeddings
+    eval_distance: str = "cosine"  # cosine | euclidean distance between embeddings
     seed: int = 0
     accelerator: str = "auto"  # auto | cpu | gpu
     devices: int = 1  # processes per node (DDP when > 1); -1 = all visible GPUs
@@ -134,7 +147,7 @@ class TrainerConfig:
     log_every_n_steps: int = 20
 
     def __post_init__(self) -> None:
-        """Reject unknown precisions, metrics and counts below one."""
+        """Reject unknown precisions, distances and counts below one."""
         for key in ("max_epochs", "eval_every", "num_nodes", "log_every_n_steps"):
             _require(getattr(self, key) >= 1, f"trainer.{key} must be >= 1, got {getattr(self, key)}")
         _require(self.devices >= 1 or self.devices == -1, "trainer.devices must be >= 1 or -1")
@@ -143,8 +156,8 @@ class TrainerConfig:
             f"trainer.precision {self.precision!r} unknown; valid: {', '.join(PRECISIONS)}",
         )
         _require(
-            self.eval_metric in EVAL_METRICS,
-            f"trainer.eval_metric {self.eval_metric!r} unknown; valid: {', '.join(EVAL_METRICS)}",
+            self.eval_distance in EVAL_DISTANCES,
+            f"trainer.eval_distance {self.eval_distance!r} unknown; valid: {', '.join(EVAL_DISTANCES)}",
         )
         _require(
             self.accelerator in ("auto", "cpu", "gpu", "cuda"),
@@ -193,11 +206,36 @@ class Config:
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
     """Read a YAML config (defaults when `path` is None), apply `section.key=value` overrides, validate."""
     data = read_yaml_with_bases(Path(path), []) if path is not None else {}
+    data = {name: _renamed_section(name, values) for name, values in data.items()}
     for item in overrides:
-        _apply_override(data, item)
+        apply_override(data, *parse_override(item))
     config = config_from_dict(data)
     check_names(config)
     return config
+
+
+def config_diff(a: Config, b: Config, ignore: frozenset[str] | set[str] = OPERATIONAL_KEYS) -> list[str]:
+    """The `section.key` names whose values differ between two configs, minus the `ignore`d ones.
+
+    `model.options` are compared with the model's own defaults filled in: `{}` and the defaults spelled
+    out build the same model.
+    """
+    left, right = a.to_dict(), b.to_dict()
+    left["model"]["options"], right["model"]["options"] = _full_options(a.model), _full_options(b.model)
+    return [
+        f"{section}.{key}"
+        for section, values in left.items()
+        for key, value in values.items()
+        if f"{section}.{key}" not in ignore and right[section][key] != value
+    ]
+
+
+def _full_options(model: ModelConfig) -> dict[str, Any]:
+    """A model's options with its builder's defaults filled in (as given when the name is unknown)."""
+    from finereid.models import MODELS, model_options
+
+    defaults = model_options(model.name) if model.name in MODELS else {}
+    return {**defaults, **model.options}
 
 
 def check_names(config: Config) -> None:
@@ -218,9 +256,11 @@ def check_names(config: Config) -> None:
     if model.pretrained not in PRETRAINED:
         raise ConfigError(f"model.pretrained {model.pretrained!r} unknown; valid: {', '.join(PRETRAINED)}")
     metric_losses = sorted(METRIC_LOSSES - {"center"})
-    if config.loss.metric not in metric_losses:
-        raise ConfigError(f"unknown loss.metric {config.loss.metric!r}; valid: {', '.join(metric_losses)}")
-    build_loss(config.loss.metric, **config.loss.metric_kwargs)  # checks metric_kwargs
+    if config.loss.metric_loss not in metric_losses:
+        raise ConfigError(
+            f"unknown loss.metric_loss {config.loss.metric_loss!r}; valid: {', '.join(metric_losses)}"
+        )
+    build_loss(config.loss.metric_loss, **config.loss.metric_loss_kwargs)  # checks metric_loss_kwargs
 
 
 def config_from_dict(data: dict[str, Any]) -> Config:
@@ -249,42 +289,79 @@ def _build_section(name: str, cls: type, values: dict[str, Any]) -> Any:
     hints = typing.get_type_hints(cls)
     valid = section_keys(name)
     kwargs = {}
-    for key, value in values.items():
+    for key, value in _renamed_section(name, values).items():
         if key not in valid:
             raise ConfigError(f"unknown key {name}.{key!s}; valid keys of {name!r}: {', '.join(valid)}")
         kwargs[key] = coerce_value(f"{name}.{key}", value, hints[key])
     return cls(**kwargs)
 
 
-def _apply_override(data: dict[str, Any], item: str) -> None:
-    """Apply one `section.key=value` (or `section.key.entry=value` for a dict key) to nested dicts."""
-    if not isinstance(item, str) or "=" not in item:
-        raise ConfigError(f"override {item!r} must look like section.key=value")
-    dotted, text = item.split("=", 1)
-    parts = dotted.strip().split(".")
+def canonical_key(dotted: str, where: str = "config") -> str:
+    """The current spelling of `section.key[.entry]`; an old spelling is accepted with a FutureWarning."""
+    parts = dotted.split(".")
+    old = ".".join(parts[:2])
+    if old not in RENAMED_KEYS:
+        return dotted
+    new = RENAMED_KEYS[old]
+    warnings.warn(
+        f"{where}: {old} is renamed {new}; the old name is read until finereid 0.3",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return ".".join([new, *parts[2:]])
+
+
+def check_key(dotted: str, where: str = "--set") -> str:
+    """Validate `section.key` (or `section.key.entry` of a dict key) and return its current spelling."""
+    dotted = canonical_key(dotted.strip(), where)
+    parts = dotted.split(".")
     if len(parts) < 2 or parts[0] not in SECTIONS:
         raise ConfigError(
-            f"override {item!r}: {dotted!r} must be section.key with section one of {', '.join(SECTIONS)}"
+            f"{where}: {dotted!r} must be section.key with section one of {', '.join(SECTIONS)}"
         )
-    section, key, rest = parts[0], parts[1], parts[2:]
+    section, key = parts[0], parts[1]
     if key not in section_keys(section):
-        raise ConfigError(
-            f"unknown key {section}.{key}; valid keys of {section!r}: {', '.join(section_keys(section))}"
-        )
-    hint = typing.get_type_hints(SECTIONS[section])[key]
-    text_field = hint is str or (hint == str | None and text.strip() not in ("null", "~", ""))
-    value = text.strip() if text_field and not rest else parse_value(text)
-    values = data.setdefault(section, {})
-    if values is None or not isinstance(values, dict):
+        valid = ", ".join(section_keys(section))
+        raise ConfigError(f"{where}: unknown key {section}.{key}; valid keys of {section!r}: {valid}")
+    if len(parts) > 3 or (len(parts) == 3 and not isinstance(getattr(SECTIONS[section](), key), dict)):
+        raise ConfigError(f"{where}: {dotted!r}: nesting stops at section.key (or an entry of a dict key)")
+    return dotted
+
+
+def parse_override(item: str, where: str = "--set") -> tuple[str, Any]:
+    """`section.key[.entry]=value` -> (current dotted key, value): the one override parser of finereid.
+
+    The value is read as YAML (`null`/`~` -> None, `true`, `3`, `1e-3`, `[40, 70]`), except that a
+    text-valued key keeps any other text as written (`data.root=2024` is the folder "2024").
+    """
+    if not isinstance(item, str) or "=" not in item:
+        raise ConfigError(f"{where} {item!r} must look like section.key=value")
+    dotted, text = item.split("=", 1)
+    dotted, text = check_key(dotted, where), text.strip()
+    parts = dotted.split(".")
+    hint = typing.get_type_hints(SECTIONS[parts[0]])[parts[1]]
+    is_text = len(parts) == 2 and hint in (str, str | None) and text not in ("null", "~")
+    return dotted, text if is_text else parse_value(text)
+
+
+def apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set a checked `section.key` (replaced) or `section.key.entry` (merged into its dict) in `data`."""
+    section, key, *entry = dotted.split(".")
+    values = data.get(section)
+    if not isinstance(values, dict):
         values = data[section] = {}
-    if not rest:
-        values[key] = value
+    if not entry:
+        values[key] = dict(value) if isinstance(value, dict) else value
         return
-    default = getattr(SECTIONS[section](), key)
-    if not isinstance(default, dict) or len(rest) != 1:
-        raise ConfigError(f"override {item!r}: nesting stops at section.key ({section}.{key})")
-    current = values.get(key, default)
-    values[key] = {**(current if isinstance(current, dict) else {}), rest[0]: value}
+    current = values.get(key, getattr(SECTIONS[section](), key))
+    values[key] = {**(current if isinstance(current, dict) else {}), entry[0]: value}
+
+
+def _renamed_section(name: str, values: Any) -> Any:
+    """A section's dict with renamed keys under their current names (warning once per old key)."""
+    if not isinstance(values, dict):
+        return values
+    return {canonical_key(f"{name}.{key}", "config").split(".", 1)[1]: v for key, v in values.items()}
 
 
 def _require(condition: bool, message: str) -> None:

@@ -61,6 +61,8 @@ def coerce_value(where: str, value: Any, hint: Any) -> Any:
             return None
         inner = [a for a in args if a is not type(None)]
         return coerce_value(where, value, inner[0])
+    if value is None:  # one rule everywhere: null only where a key may be empty (pretrained_path)
+        raise ConfigError(f"{where} cannot be null; give {_type_name(origin or hint)}")
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where} must be a list, got {value!r}")
@@ -94,5 +96,12 @@ def _float_text(where: str, text: str) -> float:
 
 def _type_name(expected: type) -> str:
     """Readable name of a config value type."""
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a mapping"}
+    names = {
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        bool: "true or false",
+        dict: "a mapping",
+        tuple: "a list",
+    }
     return names.get(expected, expected.__name__)

@@ -83,9 +83,7 @@ def test_ranks_get_disjoint_identities_and_equal_batch_counts(world_size: int) -
 
 
 def test_bad_arguments_are_config_errors() -> None:
-    with pytest.raises(
-        ConfigError, match=r"batch_size \(10\) must be a positive multiple of num_instances"
-    ):
+    with pytest.raises(ConfigError, match=r"batch_size \(10\) must be a positive multiple of num_instances"):
         RandomIdentitySampler(PIDS, 10, 4)
     with pytest.raises(ConfigError, match="needs at least P x world_size = 40 identities, got 20"):
         RandomIdentitySampler(PIDS, 16, 4, world_size=10, rank=0)

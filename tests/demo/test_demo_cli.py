@@ -60,7 +60,7 @@ def test_results_json_holds_rates_in_unit_interval(demo_run: tuple[Path, str, in
         trained = json.loads((Path(run["run_dir"]) / "metrics.json").read_text())
         assert trained["metric_loss"] == loss and trained["seed"] == 1
         assert run["mAP"] == pytest.approx(trained["mAP"], abs=1e-6)  # evaluation = the run's final scoring
-    assert results["runs"]["triplet"]["metric_kwargs"] == {"margin": 0.3}
+    assert results["runs"]["triplet"]["metric_loss_kwargs"] == {"margin": 0.3}
     shown = results["shown_queries"]
     assert 0 < len(shown) <= 10 and len({q["query"] for q in shown}) == len(shown)
     assert {q["why"] for q in shown} <= {"differs", "random"}
@@ -115,7 +115,7 @@ def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) ->
 
 def test_bad_losses_fail_before_any_work(tmp_path: Path) -> None:
     out = tmp_path / "never"
-    with pytest.raises(ConfigError, match=r"unknown loss\.metric 'nope'; valid: .*fdp"):
+    with pytest.raises(ConfigError, match=r"unknown loss.metric_loss 'nope'; valid: .*fdp"):
         run_demo(out, losses=["triplet", "nope"], settings=TINY)
     with pytest.raises(ConfigError, match="once"):
         run_demo(out, losses=["fdp", "fdp"], settings=TINY)

@@ -10,8 +10,8 @@ import pytest
 
 from finereid.data import ImageRecord
 from finereid.demo import grid_rows, lookalike_groups, pick_queries
-from finereid.deploy import compute_ranking
 from finereid.errors import FinereidError
+from finereid.evaluation import rank_features
 
 # 7 queries (pids 1..7, camera 0) against one gallery image of pids 1..6 (camera 1) and two distractors.
 QUERY = [ImageRecord(f"q{p}.jpg", p, 0) for p in range(1, 8)]
@@ -35,7 +35,7 @@ def _rankings() -> dict:
     bad[0] = _eye(1) + 0.5 * _eye(0)
     bad[1] = _eye(2) + 0.8 * _eye(3) + 0.5 * _eye(1)
     return {
-        name: compute_ranking(QUERY, GALLERY, query_feats=q, gallery_feats=gallery, metric="cosine", top_k=5)
+        name: rank_features(QUERY, GALLERY, q, gallery, top_k=5).ranking
         for name, q in (("good", good), ("bad", bad))
     }
 
@@ -59,9 +59,7 @@ def test_picks_alternate_between_the_models_that_win() -> None:
     other = np.stack([_eye(p - 1) for p in range(1, 8)])
     other[2] = _eye(3) + 0.5 * _eye(2)  # q3: pid 4 first, its match second (AP 1/2)
     other[3] = _eye(4) + 0.8 * _eye(5) + 0.5 * _eye(3)  # q4: its match third (AP 1/3)
-    right_late = compute_ranking(
-        QUERY, GALLERY, query_feats=other, gallery_feats=gallery, metric="cosine", top_k=5
-    )
+    right_late = rank_features(QUERY, GALLERY, other, gallery, top_k=5).ranking
     both = {"bad": rankings["bad"], "other": right_late}
     # 'bad' leads on q4 (2/3) then q3 (1/2); 'other' on q2 (2/3) then q1 (1/2); the turns alternate.
     assert pick_queries(both, num_differ=6, num_random=0) == [(3, "differs"), (1, "differs"), (2, "differs"),
@@ -72,7 +70,7 @@ def test_picks_alternate_between_the_models_that_win() -> None:
 
 def test_rankings_of_other_queries_are_refused() -> None:
     rankings = _rankings()
-    other = compute_ranking(QUERY[::-1], GALLERY, query_feats=np.eye(7, 10), gallery_feats=np.eye(8, 10))
+    other = rank_features(QUERY[::-1], GALLERY, np.eye(7, 10), np.eye(8, 10)).ranking
     with pytest.raises(FinereidError, match="other queries"):
         pick_queries({"a": rankings["good"], "b": other})
     with pytest.raises(FinereidError, match="no ranking"):

@@ -17,8 +17,10 @@ DEMO_CPU_YAML = Path(__file__).resolve().parents[2] / "configs" / "demo_cpu.yaml
 def test_losses_share_everything_but_the_loss(preset: str) -> None:
     settings = PRESETS[preset]
     triplet, fdp = (settings.config(loss, "/data/synth", seed=3).to_dict() for loss in ("triplet", "fdp"))
-    assert triplet["loss"]["metric"] == "triplet" and triplet["loss"]["metric_kwargs"] == {"margin": 0.3}
-    assert fdp["loss"]["metric"] == "fdp" and fdp["loss"]["metric_kwargs"] == LOSS_KWARGS["fdp"]
+    assert triplet["loss"]["metric_loss"] == "triplet" and triplet["loss"]["metric_loss_kwargs"] == {
+        "margin": 0.3
+    }
+    assert fdp["loss"]["metric_loss"] == "fdp" and fdp["loss"]["metric_loss_kwargs"] == LOSS_KWARGS["fdp"]
     triplet.pop("loss"), fdp.pop("loss")
     assert triplet == fdp
     assert fdp["data"]["root"] == "/data/synth" and fdp["trainer"]["seed"] == 3
@@ -43,7 +45,7 @@ def test_demo_cpu_yaml_is_the_full_recipe() -> None:
 def test_unknown_preset_and_loss_are_one_line_errors() -> None:
     with pytest.raises(ConfigError, match="unknown demo preset 'slow'; valid: full, quick"):
         get_preset("slow")
-    with pytest.raises(ConfigError, match=r"unknown loss\.metric 'nope'"):
+    with pytest.raises(ConfigError, match=r"unknown loss.metric_loss 'nope'"):
         PRESETS["quick"].config("nope", "x", 0)
 
 

@@ -1,4 +1,4 @@
-"""Helpers of the deployment tests: a tiny Market tree of real JPEGs, a checkpoint, headless Chromium."""
+"""Helpers of the deployment tests: their tiny Market tree, a checkpoint, headless Chromium."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from helpers.market import make_tiny_market
 
 HEIGHT, WIDTH = 64, 32
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -68,23 +70,12 @@ def write_jpeg(path: Path, pid: int, seed: int, size: tuple[int, int] = (HEIGHT,
 
 def make_market(root: Path) -> Path:
     """Market-1501 layout: 4 train ids x 4 images; 4 query ids (camera 1); gallery with a same-camera
-    junk image per id, 2 other-camera matches per id and 2 distractors (pid 0): 16 / 4 / 14 images."""
-    seed = 0
-    for pid in range(1, 5):
-        for k in range(4):
-            seed += 1
-            write_jpeg(root / "bounding_box_train" / f"{pid:04d}_c{k % 2 + 1}s1_{seed:06d}_01.jpg", pid, seed)
-    for pid in range(10, 14):
-        seed += 1
-        look = 12 if pid == 13 else pid  # pid 13's query looks like pid 12: a rank-1 failure for the report
-        write_jpeg(root / "query" / f"{pid:04d}_c1s1_{seed:06d}_01.jpg", look, seed)
-        for cam in (1, 2, 3):
-            seed += 1
-            write_jpeg(root / "bounding_box_test" / f"{pid:04d}_c{cam}s1_{seed:06d}_01.jpg", pid, seed)
-    for k in range(2):
-        seed += 1
-        write_jpeg(root / "bounding_box_test" / f"0000_c{k + 2}s1_{seed:06d}_01.jpg", 0, seed)
-    return root
+    junk image per id, 2 other-camera matches per id and 2 distractors (pid 0): 16 / 4 / 14 images.
+    Query 13 is drawn in pid 12's colours: a rank-1 failure for the report."""
+    return make_tiny_market(
+        root, range(1, 5), range(10, 14), 4, gallery_cams=(1, 2, 3), noise=20.0, seed=0,
+        size=(HEIGHT, WIDTH), looks_like={13: 12}, distractor_cams=(2, 3),
+    )  # fmt: skip
 
 
 def save_checkpoint(
@@ -101,17 +92,16 @@ def save_checkpoint(
     import lightning.pytorch as pl
     import torch
 
+    from finereid.config import config_from_dict
     from finereid.engine.module import ReIDModule
 
-    module = ReIDModule(
-        model_name=model_name,
-        num_classes=num_classes,
-        pretrained="none",
-        center_loss_weight=0.0,
-        image_height=height,
-        image_width=width,
-        eval_metric="euclidean",
-    )
+    config = config_from_dict({
+        "data": {"height": height, "width": width},
+        "model": {"name": model_name, "pretrained": "none"},
+        "loss": {"center_weight": 0.0},
+        "trainer": {"eval_distance": "euclidean"},
+    })  # fmt: skip
+    module = ReIDModule(config, num_classes)
     module.model.train()
     with torch.no_grad():  # non-trivial BatchNorm running statistics
         for seed in range(2):

@@ -9,8 +9,8 @@ import pytest
 import torch
 from deploy_helpers import HEIGHT, WIDTH, save_checkpoint
 
-from finereid.deploy import load_checkpoint
 from finereid.errors import CheckpointError
+from finereid.evaluation import load_model as load_checkpoint
 
 
 class _Payload:
@@ -41,7 +41,7 @@ def test_loaded_model_equals_the_trained_one(tmp_path):
         HEIGHT,
         WIDTH,
     )
-    assert not loaded.model.training and loaded.feature_dim == 512 and loaded.metric == "euclidean"
+    assert not loaded.model.training and loaded.feature_dim == 512 and loaded.distance == "euclidean"
     x = torch.randn(3, 3, HEIGHT, WIDTH)
     module.model.eval()
     with torch.no_grad():
@@ -56,7 +56,7 @@ def test_expected_model_name_must_match(checkpoint):
 
 def test_weights_of_another_architecture_are_refused(checkpoint, tmp_path):
     def claim_resnet50(data):
-        data["hyper_parameters"]["model_name"] = "bot_resnet50"
+        data["hyper_parameters"]["config"]["model"]["name"] = "bot_resnet50"
 
     path = _edited(checkpoint, tmp_path / "liar.ckpt", claim_resnet50)
     with pytest.raises(CheckpointError, match="weights do not fit model 'bot_resnet50'") as info:
@@ -66,7 +66,9 @@ def test_weights_of_another_architecture_are_refused(checkpoint, tmp_path):
 
 def test_unknown_model_name_is_refused(checkpoint, tmp_path):
     path = _edited(
-        checkpoint, tmp_path / "x.ckpt", lambda d: d["hyper_parameters"].update(model_name="vit_huge")
+        checkpoint,
+        tmp_path / "x.ckpt",
+        lambda d: d["hyper_parameters"]["config"]["model"].update(name="vit_huge"),
     )
     with pytest.raises(CheckpointError, match="unknown model 'vit_huge'; valid: agw_resnet18, agw_resnet50"):
         load_checkpoint(path)
@@ -101,14 +103,6 @@ def test_plain_state_dict_and_missing_files_are_refused(tmp_path):
         load_checkpoint(tmp_path)
 
 
-def test_input_size_from_config_yaml_or_arguments(checkpoint, tmp_path):
-    def drop_size(data):
-        del data["hyper_parameters"]["image_height"], data["hyper_parameters"]["image_width"]
-
-    path = _edited(checkpoint, tmp_path / "best.ckpt", drop_size)
-    with pytest.raises(CheckpointError, match="pass --height and --width"):
-        load_checkpoint(path)
-    assert load_checkpoint(path, height=96, width=48).height == 96
-    (tmp_path / "config.yaml").write_text("data:\n  height: 80\n  width: 40\n")
-    loaded = load_checkpoint(path)
-    assert (loaded.height, loaded.width) == (80, 40)
+def test_input_size_from_the_checkpoint_or_arguments(checkpoint):
+    assert (load_checkpoint(checkpoint).height, load_checkpoint(checkpoint).width) == (HEIGHT, WIDTH)
+    assert (load_checkpoint(checkpoint, height=96, width=48).height, 96) == (96, 96)

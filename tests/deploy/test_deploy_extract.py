@@ -13,14 +13,14 @@ from finereid.cli import main
 from finereid.data import build_transforms, read_image
 from finereid.deploy import (
     collect_images,
-    extract_features,
     faiss_available,
-    load_checkpoint,
     load_features,
     search_faiss,
     search_torch,
 )
 from finereid.errors import DatasetError
+from finereid.evaluation import extract_features
+from finereid.evaluation import load_model as load_checkpoint
 
 
 @pytest.fixture

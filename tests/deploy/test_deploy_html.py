@@ -12,8 +12,10 @@ from deploy_helpers import check_page
 
 from finereid.cli import main
 from finereid.config import load_config
-from finereid.deploy import load_features, load_ranking, search_torch, write_run_report, write_search_html
+from finereid.deploy import load_features, search_torch
 from finereid.errors import FinereidError
+from finereid.evaluation import load_ranking
+from finereid.reports import write_run_report, write_search_html
 
 TOP_K = 5
 

@@ -7,10 +7,30 @@ import pytest
 import torch
 
 from finereid.data import ImageRecord
-from finereid.deploy import compute_ranking, load_ranking, save_ranking
-from finereid.deploy.report import cmc_from_ranking, summary_from_ranking
 from finereid.errors import FinereidError
-from finereid.metrics import evaluate_rank
+from finereid.evaluation import build_ranking, load_ranking, save_ranking
+from finereid.metrics import evaluate_features, evaluate_rank
+
+
+def compute_ranking(query, gallery, *, query_feats=None, gallery_feats=None, distmat=None,
+                    metric="euclidean", top_k=10, chunk_elements=None, metrics=None, meta=None):  # fmt: skip
+    """Ranked lists as `finereid eval` makes them: finereid.metrics' lists with the records attached."""
+    ids = (
+        [r.pid for r in query],
+        [r.pid for r in gallery],
+        [r.camid for r in query],
+        [r.camid for r in gallery],
+    )
+    if distmat is not None:
+        result = evaluate_rank(distmat, *ids, top_k=top_k)
+    else:
+        chunk = None if chunk_elements is None else max(1, chunk_elements // len(gallery))
+        result = evaluate_features(
+            query_feats, gallery_feats, *ids, distance=metric, top_k=top_k, chunk_size=chunk
+        )
+    return build_ranking(
+        query, gallery, result.ranked, {"metrics": metrics or result.to_dict(), **(meta or {})}
+    )
 
 
 def make_case(num_q: int = 25, num_g: int = 120, seed: int = 0):
@@ -86,7 +106,7 @@ def test_ranking_from_a_distmat_equals_ranking_from_features():
     np.testing.assert_array_equal(a.first_match, b.first_match)
 
 
-def test_cmc_and_map_from_the_ranking_equal_finereid_metrics():
+def test_the_ranked_lists_agree_with_the_metrics_of_the_same_pass():
     query, gallery, qf, gf = make_case(num_q=40, num_g=200, seed=2)
     ranking = compute_ranking(query, gallery, query_feats=qf, gallery_feats=gf, top_k=3)
     dist = torch.cdist(torch.tensor(qf), torch.tensor(gf))
@@ -98,10 +118,11 @@ def test_cmc_and_map_from_the_ranking_equal_finereid_metrics():
         [r.camid for r in gallery],
         max_rank=20,
     )
-    np.testing.assert_allclose(cmc_from_ranking(ranking, 20), result.cmc, atol=1e-9)
-    summary = summary_from_ranking(ranking)
-    assert summary["mAP"] == pytest.approx(result.mAP, abs=1e-6)
-    assert summary["num_valid_queries"] == result.num_valid_queries
+    first = ranking.first_match[ranking.first_match > 0]
+    np.testing.assert_allclose([(first <= r).mean() for r in range(1, 21)], result.cmc, atol=1e-9)
+    assert np.nanmean(ranking.average_precision) == pytest.approx(result.mAP, abs=1e-6)
+    assert int((ranking.first_match > 0).sum()) == result.num_valid_queries
+    assert ranking.meta["metrics"]["mAP"] == pytest.approx(result.mAP, abs=1e-12)
 
 
 def test_order_puts_failures_first_then_correct_then_no_match():
@@ -119,13 +140,11 @@ def test_save_and_load_round_trip_without_pickle(tmp_path):
     query, gallery, qf, gf = make_case(seed=4)
     path = save_ranking(
         tmp_path / "run" / "ranking.npz",
-        query,
-        gallery,
-        query_feats=qf,
-        gallery_feats=gf,
-        metrics={"mAP": 0.5, "cmc": [0.1, 0.2]},
-        meta={"checkpoint": "x.ckpt"},
-    )
+        compute_ranking(
+            query, gallery, query_feats=qf, gallery_feats=gf,
+            metrics={"mAP": 0.5, "cmc": [0.1, 0.2]}, meta={"checkpoint": "x.ckpt"},
+        ),
+    )  # fmt: skip
     loaded = load_ranking(path)
     direct = compute_ranking(query, gallery, query_feats=qf, gallery_feats=gf)
     np.testing.assert_array_equal(loaded.indices, direct.indices)
@@ -137,13 +156,17 @@ def test_save_and_load_round_trip_without_pickle(tmp_path):
 
 
 def test_bad_ranking_inputs_are_one_line_errors(tmp_path):
-    query, gallery, qf, _ = make_case(num_q=3, num_g=10)
-    with pytest.raises(FinereidError, match="either query_feats and gallery_feats, or distmat"):
-        compute_ranking(query, gallery, query_feats=qf)
-    with pytest.raises(FinereidError, match="expected"):
+    query, gallery, _, _ = make_case(num_q=3, num_g=10)
+    with pytest.raises(FinereidError, match="g_pids has 10 entries but there are 9 distmat columns"):
         compute_ranking(query, gallery, distmat=np.zeros((3, 9)))
     with pytest.raises(FinereidError, match="NaN"):
         compute_ranking(query, gallery, distmat=np.full((3, 10), np.nan))
+    with pytest.raises(FinereidError, match="3 ranked lists for 2 queries"):
+        build_ranking(
+            query[:2],
+            gallery,
+            evaluate_rank(np.zeros((3, 10)), *[[1] * 3, [1] * 10, [0] * 3, [1] * 10], top_k=2).ranked,
+        )
     with pytest.raises(FinereidError, match="no ranking file"):
         load_ranking(tmp_path / "missing.npz")
     (tmp_path / "bad.npz").write_bytes(b"not a zip")

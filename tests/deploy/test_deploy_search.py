@@ -126,7 +126,7 @@ def test_auto_backend_uses_faiss_when_installed():
         ((2, 8), (0, 8), {}, "gallery is empty"),
         ((8,), (5, 8), {}, "must be 2-D"),
         ((2, 8), (5, 8), {"top_k": 0}, "top_k must be >= 1"),
-        ((2, 8), (5, 8), {"metric": "manhattan"}, "unknown metric 'manhattan'"),
+        ((2, 8), (5, 8), {"distance": "manhattan"}, "unknown distance 'manhattan'"),
         ((2, 8), (5, 8), {"backend": "annoy"}, "unknown search backend 'annoy'"),
     ],
 )
@@ -145,4 +145,4 @@ def test_nan_features_are_rejected(backend):
     with pytest.raises(FinereidError, match="gallery features contain NaN"):
         search(query, gallery, 3, backend=backend)
     with pytest.raises(ConfigError):
-        search(query, gallery, 3, metric="l1")
+        search(query, gallery, 3, distance="l1")

@@ -1,4 +1,4 @@
-"""Tiny Market-1501-layout datasets and run configs for the engine tests; also a subprocess entry point.
+"""The engine tests' tiny Market tree and config writer; also a subprocess entry point for killed runs.
 
 As a script: `python engine_helpers.py CONFIG_YAML RUN_DIR [--resume] [--kill-at EPOCH BATCH]` trains
 with `run_training`, optionally SIGKILLing itself at the start of batch BATCH of epoch EPOCH.
@@ -18,41 +18,11 @@ TEST_IDS = (101, 102, 103, 104, 105, 106)
 
 def make_market(root: Path, images_per_id: int = 6, seed: int = 0) -> Path:
     """The engine tiny Market tree: 8 train ids; 6 test ids, 3 other-camera matches and 1 same-camera each."""
-    from tiny_market import make_tiny_market  # here, not at the top: this file also runs as a script
+    from helpers.market import make_tiny_market  # here, not at the top: this file also runs as a script
 
     return make_tiny_market(
         root, TRAIN_IDS, TEST_IDS, images_per_id, gallery_cams=(2, 2, 2, 1), noise=12.0, seed=seed
     )
-
-
-def tiny_config(root: Path, **sections: dict) -> dict:
-    """A config dict for a seconds-long CPU run on `make_market` data; `sections` update it."""
-    config = {
-        "data": {
-            "name": "market1501",
-            "root": str(root),
-            "height": 32,
-            "width": 16,
-            "batch_size": 8,
-            "num_instances": 4,
-            "num_workers": 0,
-            "test_batch_size": 16,
-            "padding": 2,
-        },
-        "model": {"name": "bot_resnet18", "pretrained": "none"},
-        "loss": {"metric": "fdp"},
-        "optim": {"lr": 1e-3, "warmup_epochs": 1, "milestones": [2]},
-        "trainer": {
-            "max_epochs": 2,
-            "eval_every": 1,
-            "accelerator": "cpu",
-            "progress_bar": False,
-            "log_every_n_steps": 1,
-        },
-    }
-    for name, values in sections.items():
-        config[name] = {**config[name], **values}
-    return config
 
 
 def subprocess_env() -> dict[str, str]:

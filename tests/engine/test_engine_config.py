@@ -29,12 +29,14 @@ def test_defaults_are_the_strong_baseline_recipe() -> None:
 
 
 def test_overrides_parse_values_as_yaml(tmp_path: Path) -> None:
-    path = _write(tmp_path / "c.yaml", "data:\n  root: /data/market\nloss:\n  metric_kwargs: {beta: 5}\n")
+    path = _write(
+        tmp_path / "c.yaml", "data:\n  root: /data/market\nloss:\n  metric_loss_kwargs: {beta: 5}\n"
+    )
     config = load_config(
         path,
         [
-            "loss.metric=triplet",
-            "loss.metric_kwargs={margin: 0.5}",
+            "loss.metric_loss=triplet",
+            "loss.metric_loss_kwargs={margin: 0.5}",
             "optim.milestones=[30, 60]",
             "optim.lr=1e-3",
             "trainer.deterministic=false",
@@ -42,16 +44,16 @@ def test_overrides_parse_values_as_yaml(tmp_path: Path) -> None:
             "data.root=2024",
         ],
     )
-    assert config.loss.metric == "triplet" and config.loss.metric_kwargs == {"margin": 0.5}
+    assert config.loss.metric_loss == "triplet" and config.loss.metric_loss_kwargs == {"margin": 0.5}
     assert config.optim.milestones == (30, 60) and config.optim.lr == 1e-3
     assert config.trainer.deterministic is False and config.model.pretrained_path is None
     assert config.data.root == "2024"  # a string key keeps the text as typed
 
 
 def test_dict_key_entry_override_updates_one_entry(tmp_path: Path) -> None:
-    path = _write(tmp_path / "c.yaml", "loss:\n  metric_kwargs: {beta: 5, sigma: 0.4}\n")
-    config = load_config(path, ["loss.metric_kwargs.beta=8"])
-    assert config.loss.metric_kwargs == {"beta": 8, "sigma": 0.4}
+    path = _write(tmp_path / "c.yaml", "loss:\n  metric_loss_kwargs: {beta: 5, sigma: 0.4}\n")
+    config = load_config(path, ["loss.metric_loss_kwargs.beta=8"])
+    assert config.loss.metric_loss_kwargs == {"beta": 8, "sigma": 0.4}
     with pytest.raises(ConfigError, match=r"nesting stops at section\.key"):
         load_config(path, ["data.height.x=1"])
 
@@ -77,8 +79,8 @@ def test_base_file_is_updated_section_by_section(tmp_path: Path) -> None:
         ("optim.lr=-1", "optim.lr must be > 0"),
         ("data.batch_size=30", "multiple of data.num_instances"),
         ("optim.milestones=[70, 40]", "increasing"),
-        ("loss.metric=tripple", "unknown loss.metric 'tripple'; valid: circle, contrastive, fdp"),
-        ("loss.metric_kwargs={betta: 3}", "loss 'fdp': unknown argument 'betta'"),
+        ("loss.metric_loss=tripple", "unknown loss.metric_loss 'tripple'; valid: circle, contrastive, fdp"),
+        ("loss.metric_loss_kwargs={betta: 3}", "loss 'fdp': unknown argument 'betta'"),
         ("model.name=resnet", "unknown model 'resnet'; valid: agw_resnet18, agw_resnet50, bot_efficientnet"),
         ("model.options={stride: 1}", "model 'bot_resnet50' has no option 'stride'"),
         ("data.name=market", "unknown dataset 'market'"),
@@ -117,8 +119,8 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
 
 
 def test_replace_updates_sections_and_validates() -> None:
-    config = Config().replace(loss={"metric": "triplet"}, trainer={"max_epochs": 5})
-    assert (config.loss.metric, config.trainer.max_epochs, config.optim.lr) == ("triplet", 5, 3.5e-4)
+    config = Config().replace(loss={"metric_loss": "triplet"}, trainer={"max_epochs": 5})
+    assert (config.loss.metric_loss, config.trainer.max_epochs, config.optim.lr) == ("triplet", 5, 3.5e-4)
     with pytest.raises(ConfigError, match="unknown config section 'solver'"):
         Config().replace(solver={"lr": 1})
     with pytest.raises(ConfigError, match=r"trainer\.max_epochs must be >= 1"):
@@ -137,10 +139,10 @@ def test_train_command_reports_config_errors_in_one_line(
     path = _write(tmp_path / "c.yaml", "data:\n  root: /nowhere\n")
     assert cli.main(["train", "--config", str(path), "--set", "loss.nope=1"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("finereid train: error: unknown key loss.nope; valid keys of 'loss': metric")
+    assert err.startswith("finereid train: error: --set: unknown key loss.nope; valid keys of 'loss': metric")
     assert len(err.splitlines()) == 1
-    assert cli.main(["train", "--config", str(path), "--set", "loss.metric=arcface"]) == 2
-    assert "unknown loss.metric 'arcface'" in capsys.readouterr().err
+    assert cli.main(["train", "--config", str(path), "--set", "loss.metric_loss=arcface"]) == 2
+    assert "unknown loss.metric_loss 'arcface'" in capsys.readouterr().err
     assert cli.main(["train", "--resume"]) == 2
     assert "--config is required" in capsys.readouterr().err
 

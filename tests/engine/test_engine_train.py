@@ -14,11 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from engine_helpers import subprocess_env, tiny_config, write_config
+from engine_helpers import subprocess_env, write_config
 
 from finereid import cli
-from finereid.deploy import load_ranking
-from finereid.engine import ReIDModule, evaluate_checkpoint, load_checkpoint_file
+from finereid.engine import ReIDModule
+from finereid.evaluation import evaluate_checkpoint, load_ranking
+from finereid.files import load_checkpoint_file
+from helpers.configs import tiny_config
 
 HELPER = Path(__file__).with_name("engine_helpers.py")
 METRIC_KEYS = ("rank1", "rank5", "rank10", "mAP", "mINP")
@@ -119,10 +121,11 @@ def test_killed_and_resumed_run_ends_like_the_uninterrupted_one(fdp_runs: dict[s
 def test_checkpoint_loads_with_weights_only_and_restores_alone(fdp_runs: dict[str, Path]) -> None:
     path = fdp_runs["whole"] / "best.ckpt"
     raw = torch.load(path, map_location="cpu", weights_only=True)
-    assert raw["hyper_parameters"]["model_name"] == "bot_resnet18"
+    assert raw["hyper_parameters"]["config"]["model"]["name"] == "bot_resnet18"
     assert raw["hyper_parameters"]["num_classes"] == 8
     module = ReIDModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
-    assert module.hparams.metric_loss == "fdp" and module.hparams.image_height == 32
+    assert module.config.loss.metric_loss == "fdp" and module.config.data.height == 32
+    assert set(module.hparams) == {"config", "num_classes"}  # the hand-off is the config, one to one
     for name, tensor in module.state_dict().items():
         assert torch.equal(tensor, raw["state_dict"][name]), name
 
@@ -189,8 +192,8 @@ def test_triplet_run_with_precision_and_subset_flags(market_root: Path, tmp_path
             "--seed",
             "3",
             "--set",
-            "loss.metric=triplet",
-            "loss.metric_kwargs={margin: 0.3}",
+            "loss.metric_loss=triplet",
+            "loss.metric_loss_kwargs={margin: 0.3}",
             "loss.center_weight=0",
         ]
     )
@@ -201,9 +204,9 @@ def test_triplet_run_with_precision_and_subset_flags(market_root: Path, tmp_path
         assert 0.0 <= metrics[key] <= 1.0
     assert metrics["train_images"] == 2 * 8  # 4 of 8 ids, 1 chunk of K=4 each, P=2: 2 batches of 8
     hparams = load_checkpoint_file(run_dir / "last.ckpt")["hyper_parameters"]
-    assert hparams["num_classes"] == 4 and hparams["metric_loss"] == "triplet"
+    assert hparams["num_classes"] == 4 and hparams["config"]["loss"]["metric_loss"] == "triplet"
     saved = (run_dir / "config.yaml").read_text()
-    for line in ("metric: triplet", "max_epochs: 1", "precision: bf16-mixed", "train_id_fraction: 0.5"):
+    for line in ("metric_loss: triplet", "max_epochs: 1", "precision: bf16-mixed", "train_id_fraction: 0.5"):
         assert line in saved, line
 
 

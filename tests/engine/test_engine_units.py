@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from finereid.engine import WarmupMultiStepLR, atomic_save, load_checkpoint_file, lr_factor
-from finereid.engine.checkpoint import AtomicCheckpointIO, remove_partial_files
+from finereid.engine import WarmupMultiStepLR, lr_factor
+from finereid.engine.checkpoint import AtomicCheckpointIO
 from finereid.engine.runner import resolve_precision
 from finereid.engine.scoring import gather_ranks
 from finereid.errors import CheckpointError, ConfigError
+from finereid.files import atomic_save, load_checkpoint_file, remove_partial_files
 
 
 @pytest.mark.parametrize(

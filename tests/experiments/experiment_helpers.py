@@ -8,7 +8,8 @@ from typing import Any
 
 import yaml
 
-from tiny_market import make_tiny_market
+from helpers.configs import tiny_config
+from helpers.market import make_tiny_market
 
 TRAIN_IDS = (3, 8, 12, 20, 33, 41)
 TEST_IDS = (101, 102, 103, 104)
@@ -23,17 +24,8 @@ def make_market(root: Path, images_per_id: int = 4, seed: int = 0) -> Path:
 
 def tiny_base(path: Path, root: Path, **sections: dict[str, Any]) -> Path:
     """Write a training config for a seconds-long CPU run on `make_market` data; `sections` update it."""
-    config = {
-        "data": {"name": "market1501", "root": str(root), "height": 32, "width": 16, "batch_size": 8,
-                 "num_instances": 4, "num_workers": 0, "test_batch_size": 16, "padding": 2},
-        "model": {"name": "bot_resnet18", "pretrained": "none", "options": {}},
-        "loss": {"metric": "fdp"},
-        "optim": {"lr": 1e-3, "warmup_epochs": 1, "milestones": [2]},
-        "trainer": {"max_epochs": 1, "eval_every": 1, "accelerator": "cpu", "progress_bar": False,
-                    "log_every_n_steps": 1},
-    }  # fmt: skip
-    for name, values in sections.items():
-        config[name] = {**config[name], **values}
+    sections = {**sections, "trainer": {"max_epochs": 1, **sections.get("trainer", {})}}
+    config = tiny_config(root, **sections)
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
 

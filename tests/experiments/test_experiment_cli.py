@@ -52,7 +52,7 @@ def test_bad_cell_is_reported_before_anything_runs(two_cells, tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text(spec)
     assert main(["experiment", "run", str(bad), "--out", str(tmp_path / "out")]) == 2
-    assert "cell loss-fdpp__seed-0: unknown loss.metric 'fdpp'" in capsys.readouterr().err
+    assert "cell loss-fdpp__seed-0: unknown loss.metric_loss 'fdpp'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 

@@ -19,7 +19,7 @@ SPREAD = {"triplet": 1.0, "fdp": 0.4, "circle": 2.0}
 def metrics_of(config) -> dict:
     """Metrics that depend on the loss, the fraction and the seed (irregularly, so std differs per row)."""
     seed = config.trainer.seed
-    loss = config.loss.metric
+    loss = config.loss.metric_loss
     shift = SHIFT[loss] + 0.1 * config.data.train_id_fraction + 0.011 * SPREAD[loss] * seed**2
     return default_metrics(seed, shift)
 
@@ -78,7 +78,7 @@ def test_best_is_per_column(tmp_path):
     spec = load_spec(write_spec(tmp_path / "exp.yaml", spec_dict))
 
     def metrics(config):
-        fdp = config.loss.metric == "fdp"
+        fdp = config.loss.metric_loss == "fdp"
         return {"rank1": 0.9 if fdp else 0.8, "mAP": 0.5, "wall_time_s": 30.0 if fdp else 20.0, "cmc": [0.5]}
 
     run_experiment(spec, tmp_path / "out", train=FakeTrainer(metrics))

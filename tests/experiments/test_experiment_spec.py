@@ -30,7 +30,7 @@ def test_cartesian_product_in_grid_order_with_readable_ids(tmp_path, base):
     assert spec.name == "exp"
     expected = [f"loss-{loss}__seed-{s}" for loss in ("triplet", "fdp") for s in range(3)]
     assert [c.id for c in spec.cells] == expected
-    assert [c.config.loss.metric for c in spec.cells] == ["triplet"] * 3 + ["fdp"] * 3
+    assert [c.config.loss.metric_loss for c in spec.cells] == ["triplet"] * 3 + ["fdp"] * 3
     assert [c.config.trainer.seed for c in spec.cells] == [0, 1, 2] * 2
     assert spec.cells[4].labels == {"loss": "fdp", "seed": "1"}
     assert spec.cells[4].values == {"loss": "fdp", "seed": 1}
@@ -40,7 +40,7 @@ def test_cartesian_product_in_grid_order_with_readable_ids(tmp_path, base):
 
 
 def test_ids_are_stable_across_loads(tmp_path, base):
-    path = spec_file(tmp_path, grid={"fraction": [0.25, 1.0], "loss.metric_kwargs.beta": [5, 10.5]})
+    path = spec_file(tmp_path, grid={"fraction": [0.25, 1.0], "loss.metric_loss_kwargs.beta": [5, 10.5]})
     first, second = load_spec(path), load_spec(path)
     assert [c.id for c in first.cells] == [c.id for c in second.cells]
     assert first.cells[1].id == "fraction-0.25__beta-10.5"
@@ -49,9 +49,9 @@ def test_ids_are_stable_across_loads(tmp_path, base):
 def test_shortcuts_fixed_overrides_and_knob_axes(tmp_path, base):
     path = spec_file(
         tmp_path,
-        overrides={"trainer": {"max_epochs": 3}, "loss.metric_kwargs": {"margin": 0.7}},
+        overrides={"trainer": {"max_epochs": 3}, "loss.metric_loss_kwargs": {"margin": 0.7}},
         grid={
-            "loss.metric_kwargs.beta": [5.0, 20],
+            "loss.metric_loss_kwargs.beta": [5.0, 20],
             "id_loss": [True, False],
             "fraction": [0.5],
             "model": ["bot_efficientnet_lite0"],
@@ -64,8 +64,8 @@ def test_shortcuts_fixed_overrides_and_knob_axes(tmp_path, base):
         assert cell.config.data.train_id_fraction == 0.5
         assert cell.config.model.name == "bot_efficientnet_lite0" and cell.config.model.options == {}
         # an entry axis merges into the dict set by the fixed overrides
-        assert cell.config.loss.metric_kwargs["margin"] == 0.7
-    assert [c.config.loss.metric_kwargs["beta"] for c in cells] == [5.0, 5.0, 20, 20]
+        assert cell.config.loss.metric_loss_kwargs["margin"] == 0.7
+    assert [c.config.loss.metric_loss_kwargs["beta"] for c in cells] == [5.0, 5.0, 20, 20]
     with_id, alone = cells[0].config.loss, cells[1].config.loss
     assert (with_id.id_weight, with_id.center_weight) == (1.0, 0.0005)
     assert (alone.id_weight, alone.center_weight) == (0.0, 0.0)
@@ -73,34 +73,41 @@ def test_shortcuts_fixed_overrides_and_knob_axes(tmp_path, base):
 
 
 def test_loss_shortcut_resets_loss_kwargs(tmp_path, base):
-    path = spec_file(tmp_path, overrides={"loss": {"metric_kwargs": {"beta": 5}}}, grid={"loss": ["triplet"]})
+    path = spec_file(
+        tmp_path, overrides={"loss": {"metric_loss_kwargs": {"beta": 5}}}, grid={"loss": ["triplet"]}
+    )
     config = load_spec(path).cells[0].config
-    assert config.loss.metric == "triplet" and config.loss.metric_kwargs == {}
+    assert config.loss.metric_loss == "triplet" and config.loss.metric_loss_kwargs == {}
 
 
 def test_mapping_values_with_labels_and_derived_labels(tmp_path, base):
     grid = {
         "variant": [
             {"label": "FDP"},
-            {"label": "no exponential", "loss.metric_kwargs.negative": "hinge"},
-            {"loss": {"metric": "fdp", "metric_kwargs": {"negative": "hinge", "positive": "linear"}}},
+            {"label": "no exponential", "loss.metric_loss_kwargs.negative": "hinge"},
+            {
+                "loss": {
+                    "metric_loss": "fdp",
+                    "metric_loss_kwargs": {"negative": "hinge", "positive": "linear"},
+                }
+            },
         ]
     }
     cells = load_spec(spec_file(tmp_path, grid=grid)).cells
     assert [c.labels["variant"] for c in cells] == ["FDP", "no exponential", "fdp"]
     assert [c.id for c in cells] == ["variant-FDP", "variant-no_exponential", "variant-fdp"]
-    assert cells[0].config.loss.metric_kwargs == {}
-    assert cells[1].config.loss.metric_kwargs == {"negative": "hinge"}
-    assert cells[2].config.loss.metric_kwargs == {"negative": "hinge", "positive": "linear"}
+    assert cells[0].config.loss.metric_loss_kwargs == {}
+    assert cells[1].config.loss.metric_loss_kwargs == {"negative": "hinge"}
+    assert cells[2].config.loss.metric_loss_kwargs == {"negative": "hinge", "positive": "linear"}
 
 
 def test_set_overrides_apply_last(tmp_path, base):
     path = spec_file(tmp_path, grid={"seed": [0, 1]})
-    extra = parse_set(["trainer.seed=7", "data.root=/elsewhere", "loss.metric_kwargs.sigma=0.4"])
-    assert extra == {"trainer.seed": 7, "data.root": "/elsewhere", "loss.metric_kwargs.sigma": 0.4}
+    extra = parse_set(["trainer.seed=7", "data.root=/elsewhere", "loss.metric_loss_kwargs.sigma=0.4"])
+    assert extra == {"trainer.seed": 7, "data.root": "/elsewhere", "loss.metric_loss_kwargs.sigma": 0.4}
     cells = load_spec(path, extra).cells
     assert all(c.config.trainer.seed == 7 and c.config.data.root == "/elsewhere" for c in cells)
-    assert cells[0].config.loss.metric_kwargs == {"sigma": 0.4}
+    assert cells[0].config.loss.metric_loss_kwargs == {"sigma": 0.4}
 
 
 def test_report_section(tmp_path, base):
@@ -127,12 +134,12 @@ def test_report_section(tmp_path, base):
         ({"grid": {"trainer.seed.x": [1]}}, "nesting stops at section.key"),
         ({"grid": {"v": [{"label": "a", "model.depth": 3}]}}, "unknown key model.depth"),
         ({"grid": {"v": [{"label": "a"}, {"label": "a"}]}}, "share the label 'a'"),
-        ({"grid": {"v": [{"loss.metric_kwargs": {}}]}}, "give this value a `label`"),
+        ({"grid": {"v": [{"loss.metric_loss_kwargs": {}}]}}, "give this value a `label`"),
         ({"grid": {"id_loss": ["yes"]}}, "id_loss values must be true or false"),
-        ({"grid": {"loss": ["fdp", "tripplet"]}}, "cell loss-tripplet: unknown loss.metric 'tripplet'"),
+        ({"grid": {"loss": ["fdp", "tripplet"]}}, "cell loss-tripplet: unknown loss.metric_loss 'tripplet'"),
         ({"grid": {"seed": [0, "one"]}}, "cell seed-one: trainer.seed must be an integer"),
         ({"grid": {"fraction": [0.5, 1.5]}}, "cell fraction-1.5: data.train_id_fraction must be in (0, 1]"),
-        ({"grid": {"loss.metric_kwargs.beta": [-1]}}, "cell beta--1"),
+        ({"grid": {"loss.metric_loss_kwargs.beta": [-1]}}, "cell beta--1"),
         ({"grid": {"seed": [0]}, "overrides": {"trainer": 3}}, "section 'trainer' must be a mapping"),
         ({"grid": {"seed": [0]}, "report": {"rows": ["loss"]}}, "report.rows: unknown axis 'loss'"),
         ({"grid": {"seed": [0]}, "report": {"metrics": ["accuracy"]}}, "report.metrics must be a list of"),

@@ -20,7 +20,7 @@ def _features(seed: int, num_query: int = 9, num_gallery: int = 23, dim: int = 1
 def test_euclidean_is_plain_l2_distance_not_squared():
     query, gallery = _features(0)
     expected = torch.cdist(query.double(), gallery.double())
-    got = compute_distmat(query, gallery, metric="euclidean")
+    got = compute_distmat(query, gallery, distance="euclidean")
     assert got.shape == (9, 23) and got.dtype == torch.float32
     torch.testing.assert_close(got.double(), expected, atol=1e-4, rtol=1e-5)
     shifted = compute_distmat(torch.zeros(1, 4), torch.tensor([[3.0, 4.0, 0.0, 0.0]]))
@@ -32,7 +32,7 @@ def test_cosine_is_one_minus_cosine_similarity():
     expected = 1 - torch.nn.functional.cosine_similarity(
         query.double()[:, None, :], gallery.double()[None, :, :], dim=2
     )
-    got = compute_distmat(query, gallery, metric="cosine")
+    got = compute_distmat(query, gallery, distance="cosine")
     torch.testing.assert_close(got.double(), expected, atol=1e-6, rtol=1e-6)
     assert float(got.min()) >= -1e-6 and float(got.max()) <= 2 + 1e-6
 
@@ -41,8 +41,8 @@ def test_cosine_is_one_minus_cosine_similarity():
 @pytest.mark.parametrize("chunk_size", [1, 4, 1000])
 def test_chunking_does_not_change_the_matrix(metric, chunk_size):
     query, gallery = _features(2, num_query=11)
-    full = compute_distmat(query, gallery, metric=metric)
-    torch.testing.assert_close(compute_distmat(query, gallery, metric=metric, chunk_size=chunk_size), full)
+    full = compute_distmat(query, gallery, distance=metric)
+    torch.testing.assert_close(compute_distmat(query, gallery, distance=metric, chunk_size=chunk_size), full)
 
 
 def test_numpy_and_dtypes():
@@ -81,8 +81,8 @@ def test_runs_on_the_features_device():
         (torch.randn(0, 4), torch.randn(5, 4), {}, "query_feats is empty"),
         (torch.tensor([[float("nan"), 1.0]]), torch.randn(5, 2), {}, "query_feats contains NaN"),
         (torch.randn(3, 2), torch.tensor([[1.0, float("inf")]]), {}, "gallery_feats contains NaN or inf"),
-        (torch.tensor([[1e30, 1.0]]), torch.randn(5, 2), {"metric": "cosine"}, "too large"),
-        (torch.randn(3, 4), torch.randn(5, 4), {"metric": "manhattan"}, "unknown metric"),
+        (torch.tensor([[1e30, 1.0]]), torch.randn(5, 2), {"distance": "cosine"}, "too large"),
+        (torch.randn(3, 4), torch.randn(5, 4), {"distance": "manhattan"}, "unknown distance"),
         (torch.randn(3, 4), torch.randn(5, 4), {"chunk_size": 0}, "chunk_size"),
         (np.array([["a", "b"]]), torch.randn(5, 2), {}, "numeric"),
     ],

@@ -36,8 +36,10 @@ def test_matches_the_per_query_reference(seed, chunk_size):
 def test_equals_evaluate_rank_on_the_full_matrix(metric, protocol):
     query, gallery, *ids = _case(5)
     query, gallery = torch.from_numpy(query).float(), torch.from_numpy(gallery).float()
-    full = evaluate_rank(compute_distmat(query, gallery, metric=metric), *ids, protocol=protocol, seed=2)
-    chunked = evaluate_features(query, gallery, *ids, metric=metric, protocol=protocol, seed=2, chunk_size=4)
+    full = evaluate_rank(compute_distmat(query, gallery, distance=metric), *ids, protocol=protocol, seed=2)
+    chunked = evaluate_features(
+        query, gallery, *ids, distance=metric, protocol=protocol, seed=2, chunk_size=4
+    )
     np.testing.assert_allclose(chunked.cmc, full.cmc, atol=1e-12)
     assert (chunked.mAP, chunked.mINP) == pytest.approx((full.mAP, full.mINP), abs=1e-12)
 

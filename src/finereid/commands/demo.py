@@ -23,11 +23,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the dataset and of both trainings (default 0)"
     )
+    parser.add_argument(
+        "--set", dest="overrides", nargs="+", action="extend", default=[], metavar="SECTION.KEY=VALUE",
+        help="change the recipe of both runs, e.g. --set trainer.max_epochs=10 (as in finereid train)",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; the table is printed by run_demo."""
     from finereid.demo import run_demo
 
-    run_demo(out_dir=args.out, data_dir=args.data, quick=args.quick, seed=args.seed)
+    run_demo(out_dir=args.out, data_dir=args.data, quick=args.quick, seed=args.seed, overrides=args.overrides)
     return 0

@@ -1,32 +1,43 @@
-"""`finereid eval`: CMC/mAP/mINP of a checkpoint on a dataset, printed as a table and written as JSON."""
+"""`finereid eval`: CMC/mAP/mINP of a checkpoint on a dataset, printed as a table and written as JSON.
+
+Also writes the ranked lists (`ranking.npz` beside the checkpoint) that `finereid report` renders, from
+the same evaluation, so the report and this table always show the same numbers.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import warnings
 from pathlib import Path
 
-from finereid.config import parse_value
 from finereid.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Checkpoint, dataset, evaluation options and output file."""
     parser.add_argument("--checkpoint", type=Path, required=True, help="finereid checkpoint, e.g. best.ckpt")
-    parser.add_argument("--dataset", required=True, help="dataset name, e.g. market1501")
-    parser.add_argument("--root", type=Path, required=True, help="dataset folder")
+    parser.add_argument("--dataset", help="dataset name, e.g. market1501 (default: the checkpoint's)")
+    parser.add_argument("--root", type=Path, help="dataset folder (default: the checkpoint's data.root)")
     parser.add_argument(
-        "--option",
-        dest="options",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="dataset options, e.g. --option variant=detected",
-    )
+        "--set", dest="overrides", nargs="+", action="extend", default=[], metavar="SECTION.KEY=VALUE",
+        help="override the checkpoint's config for this evaluation: data.* (e.g. data.root=/data/market1501 "
+             "data.options.variant=detected) and trainer.eval_distance",
+    )  # fmt: skip
+    parser.add_argument(
+        "--option", dest="options", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+        help="dataset option, the same as --set data.options.KEY=VALUE (e.g. --option variant=detected)",
+    )  # fmt: skip
     parser.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking (Zhong et al. 2017)")
     parser.add_argument("--flip", action="store_true", help="average each embedding with its mirror image's")
-    parser.add_argument("--metric", choices=("cosine", "euclidean"), help="distance (default: the run's)")
+    parser.add_argument(
+        "--distance", choices=("cosine", "euclidean"), help="distance between embeddings (default: the run's)"
+    )
+    parser.add_argument("--metric", choices=("cosine", "euclidean"), help=argparse.SUPPRESS)  # old --distance
+    parser.add_argument("--top-k", type=int, default=10, help="gallery items kept per query for the report")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--num-workers", type=int, default=2)
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
@@ -35,42 +46,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the table, write the JSON."""
-    from finereid.engine.evaluate import evaluate_checkpoint, format_table
+    from finereid.evaluation import evaluate_checkpoint, format_table
 
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.top_k < 1:
+        raise ConfigError(f"--top-k must be >= 1, got {args.top_k}")
+    data, distance = _evaluation_settings(args)
     result = evaluate_checkpoint(
-        args.checkpoint,
-        args.dataset,
-        args.root,
-        options=_parse_options(args.options),
-        rerank=args.rerank,
-        flip=args.flip,
-        metric=args.metric,
-        batch_size=args.batch_size,
-        num_workers=args.num_workers,
-        device=args.device,
-        ranking_path=args.checkpoint.with_name("ranking.npz"),
-    )
+        args.checkpoint, data.name, data.root, dict(data.options), rerank=args.rerank, flip=args.flip,
+        distance=distance, top_k=args.top_k, batch_size=args.batch_size, num_workers=args.num_workers,
+        device=args.device, ranking_path=args.checkpoint.with_name("ranking.npz"),
+    )  # fmt: skip
     suffix = "".join(s for s, on in (("_rerank", args.rerank), ("_flip", args.flip)) if on)
-    output = args.output or args.checkpoint.with_name(f"eval_{args.dataset}{suffix}.json")
+    output = args.output or args.checkpoint.with_name(f"eval_{data.name}{suffix}.json")
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(
-        f"{args.dataset}: {result['num_query']} query, {result['num_gallery']} gallery; "
-        f"rerank={args.rerank} flip={args.flip} metric={result['metric']}"
-    )
+    print(f"{data.name}: {result['num_query']} query, {result['num_gallery']} gallery; "
+          f"rerank={args.rerank} flip={args.flip} distance={result['distance']}")  # fmt: skip
     print(format_table(result))
     print(f"written: {output}")
     return 0
 
 
-def _parse_options(items: list[str]) -> dict:
-    """KEY=VALUE strings (values parsed like config overrides) into a dict."""
-    options = {}
+def _evaluation_settings(args: argparse.Namespace):
+    """The data section and distance to evaluate with: the checkpoint's config, then flags and --set."""
+    from finereid.config import apply_override, config_from_dict, parse_override
+    from finereid.evaluation import checkpoint_config, read_checkpoint
+
+    config, _ = checkpoint_config(read_checkpoint(args.checkpoint), args.checkpoint)
+    data = config.to_dict()
+    if args.dataset is not None and args.dataset != config.data.name:
+        data["data"]["options"] = {}  # another dataset: the checkpoint's dataset options do not apply
+    flags = [
+        f"data.name={args.dataset}" if args.dataset else "",
+        f"data.root={args.root}" if args.root else "",
+    ]
+    items = [*filter(None, flags), *args.overrides, *(f"data.options.{item}" for item in args.options)]
     for item in items:
-        if "=" not in item:
-            raise ConfigError(f"--option {item!r} must look like key=value")
-        key, value = item.split("=", 1)
-        options[key.strip()] = parse_value(value)
-    return options
+        dotted, value = parse_override(item)
+        if not (dotted.startswith("data.") or dotted == "trainer.eval_distance"):
+            raise ConfigError(f"--set {item!r}: eval reads only data.* and trainer.eval_distance")
+        apply_override(data, dotted, value)
+    if args.metric is not None:
+        message = "--metric is renamed --distance; the old flag is read until finereid 0.3"
+        warnings.warn(message, FutureWarning, stacklevel=2)
+    resolved = config_from_dict(data)
+    return resolved.data, args.distance or args.metric or resolved.trainer.eval_distance

@@ -59,7 +59,7 @@ def run_cells(args: argparse.Namespace) -> int:
         for status in statuses:
             config = status.cell.config
             print(f"  {status.cell.index + 1:3d}  {status.state:8s} {status.cell.id}  "
-                  f"[{config.data.name} {config.model.name} {config.loss.metric}]")  # fmt: skip
+                  f"[{config.data.name} {config.model.name} {config.loss.metric_loss}]")  # fmt: skip
         missing = _missing_roots(statuses, pending_only=False)
         if missing:
             print(f"note: dataset root(s) not found here: {', '.join(missing)}")

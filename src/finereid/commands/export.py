@@ -25,10 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load, export, verify, and write a JSON sidecar describing the input the model expects."""
-    from finereid.deploy import load_checkpoint
     from finereid.deploy.export import INPUT_NAME, OUTPUT_NAME, SUFFIXES, export_model
+    from finereid.evaluation import load_model
 
-    loaded = load_checkpoint(args.checkpoint, model_name=args.model, height=args.height, width=args.width)
+    loaded = load_model(args.checkpoint, model_name=args.model, height=args.height, width=args.width)
     out = Path(args.out) if args.out else Path(args.checkpoint).with_suffix(SUFFIXES[args.format])
     meta = {
         **loaded.describe(),

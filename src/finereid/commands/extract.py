@@ -40,17 +40,9 @@ def extract_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def resolve_device(name: str) -> str:
     """`auto` -> cuda when available, else cpu; an unavailable CUDA device is a one-line error."""
-    import torch
+    from finereid.runtime import resolve_device as resolve
 
-    from finereid.errors import ConfigError
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"--device {name}: no CUDA GPU available; use cpu")
-    if not (name == "cpu" or name.startswith("cuda") or name == "mps"):
-        raise ConfigError(f"--device {name!r} unknown; use auto, cpu or cuda[:N]")
-    return name
+    return str(resolve(name))
 
 
 def model_loader(args: argparse.Namespace) -> Callable[[], Any]:
@@ -65,10 +57,10 @@ def model_loader(args: argparse.Namespace) -> Callable[[], Any]:
                 raise ConfigError(
                     "--checkpoint is needed to embed images (only .npz feature files need none)"
                 )
-            from finereid.deploy import load_checkpoint
+            from finereid.evaluation import load_model
 
             cache.append(
-                load_checkpoint(
+                load_model(
                     args.checkpoint,
                     model_name=args.model,
                     height=args.height,

@@ -45,14 +45,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build (if needed) the ranking, then write the page."""
-    from finereid.deploy import RANKING_FILE, write_run_report
-    from finereid.deploy.report import rank_run
+    from finereid.evaluation import evaluate_run
+    from finereid.files import RANKING_FILE
+    from finereid.reports import write_run_report
 
     run_dir = Path(args.run)
     ranking = Path(args.ranking) if args.ranking else run_dir / RANKING_FILE
     if args.rebuild or (args.ranking is None and run_dir.is_dir() and not ranking.is_file()):
         logger.info("ranking %s with the run's checkpoint (no %s yet)", run_dir, RANKING_FILE)
-        ranking = rank_run(
+        ranking = evaluate_run(
             run_dir,
             top_k=args.top_k,
             batch_size=args.batch_size,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import warnings
 from pathlib import Path
 
 from finereid.commands.extract import SOURCE_HELP, add_model_arguments, extract_kwargs, model_loader
@@ -26,10 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--top-k", type=int, default=10, help="results per query (default 10)")
     parser.add_argument(
-        "--metric",
+        "--distance",
         choices=["euclidean", "cosine"],
         help="distance (default: the one the checkpoint was validated with, else euclidean)",
     )
+    parser.add_argument("--metric", choices=["euclidean", "cosine"], help=argparse.SUPPRESS)  # old --distance
     parser.add_argument(
         "--backend",
         choices=["auto", "torch", "faiss"],
@@ -88,15 +90,20 @@ def _check_same_model(query, gallery) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Embed what needs embedding, search, print the table, write the page."""
-    from finereid.deploy import SameCameraJunk, features_from_source, search, write_search_html
+    from finereid.deploy import SameCameraJunk, features_from_source, search
     from finereid.errors import ConfigError
+    from finereid.reports import write_search_html
 
     get_model = model_loader(args)
     query = features_from_source(args.query, "query", get_model, **extract_kwargs(args))
     gallery = features_from_source(args.gallery, "gallery", get_model, **extract_kwargs(args))
     _check_same_model(query, gallery)
+    if args.metric is not None:
+        message = "--metric is renamed --distance; the old flag is read until finereid 0.3"
+        warnings.warn(message, FutureWarning, stacklevel=2)
+    stored = gallery.meta.get("distance", gallery.meta.get("metric"))  # "metric": feature files of 0.1
     metric = (
-        args.metric or gallery.meta.get("metric") or (get_model().metric if args.checkpoint else "euclidean")
+        args.distance or args.metric or stored or (get_model().distance if args.checkpoint else "euclidean")
     )
     junk = None
     if args.exclude_same_camera:
@@ -123,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
             for q in range(len(query))
         ]
         Path(args.json).write_text(
-            json.dumps({"metric": metric, "backend": result.backend, "queries": rows}, indent=1),
+            json.dumps({"distance": metric, "backend": result.backend, "queries": rows}, indent=1),
             encoding="utf-8",
         )
     return 0

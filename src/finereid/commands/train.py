@@ -6,8 +6,11 @@ import argparse
 import logging
 from pathlib import Path
 
-from finereid.config import load_config
+import yaml
+
+from finereid.config import config_diff, load_config
 from finereid.errors import ConfigError
+from finereid.files import CONFIG_FILE
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="extend",
         default=[],
         metavar="SECTION.KEY=VALUE",
-        help="override config values, e.g. --set loss.metric=triplet data.root=/data/market1501",
+        help="override config values, e.g. --set loss.metric_loss=triplet data.root=/data/market1501",
     )
     parser.add_argument("--run-dir", type=Path, help="output directory (default: runs/<config name>)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --run-dir from last.ckpt")
@@ -33,30 +36,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-epochs", type=int, help="number of training epochs")
     parser.add_argument("--train-id-fraction", type=float, help="train on this fraction of the identities")
     parser.add_argument("--train-image-fraction", type=float, help="fraction of each id's images")
+    parser.add_argument(
+        "--print-config", action="store_true", help="print the resolved config (every key) as YAML and exit"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Resolve the config and run directory, train, print where the results are."""
-    from lightning.pytorch.utilities import rank_zero_only
-
     from finereid.engine import run_training  # heavy imports only when the command runs
+    from finereid.runtime import is_rank_zero
 
     run_dir = args.run_dir
     if args.config is None:
         if not (args.resume and run_dir is not None):
             raise ConfigError("--config is required (or --resume --run-dir DIR to reuse DIR/config.yaml)")
-        config_path = run_dir / "config.yaml"
+        config_path = run_dir / CONFIG_FILE
     else:
         config_path = args.config
         run_dir = run_dir or Path("runs") / args.config.stem
     config = load_config(config_path, [*args.overrides, *_flag_overrides(args)])
-    if args.resume and args.config is not None and (run_dir / "config.yaml").is_file():
-        saved = load_config(run_dir / "config.yaml").to_dict()
-        changed = [f"{s}.{k}" for s, v in config.to_dict().items() for k in v if saved[s][k] != v[k]]
+    if args.print_config:
+        print(yaml.safe_dump(config.to_dict(), sort_keys=False, default_flow_style=None), end="")
+        return 0
+    if args.resume and args.config is not None and (run_dir / CONFIG_FILE).is_file():
+        changed = config_diff(config, load_config(run_dir / CONFIG_FILE))
         if changed:
             log.warning("resuming with a config that differs from config.yaml in: %s", ", ".join(changed))
     metrics = run_training(config, run_dir, resume=args.resume)
-    if rank_zero_only.rank == 0:  # under DDP every process runs this command
+    if is_rank_zero():  # under DDP every process runs this command
         rank1, mAP = 100 * metrics["rank1"], 100 * metrics["mAP"]
         print(f"run directory: {run_dir}  rank1 {rank1:.2f}%  mAP {mAP:.2f}%")
     return 0

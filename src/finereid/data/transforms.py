@@ -8,9 +8,8 @@ import torch
 from torchvision.transforms import v2
 
 from finereid.errors import ConfigError
+from finereid.imagenet import IMAGENET_MEAN, IMAGENET_STD
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 # Random erasing as the strong baseline: area 2-40 % of the image, aspect ratio 0.3-3.3.
 ERASING_SCALE = (0.02, 0.4)
 ERASING_RATIO = (0.3, 1 / 0.3)

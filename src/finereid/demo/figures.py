@@ -10,11 +10,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 
 from finereid.errors import FinereidError
+from finereid.reports import plots
+from finereid.reports.plots import MAX_CMC_RANK
 
 GREEN = (30, 160, 60)
 RED = (215, 35, 35)
@@ -22,7 +22,6 @@ BLUE = (40, 90, 220)
 EMPTY = (205, 205, 205)
 BACKGROUND = (255, 255, 255)
 TEXT = (20, 20, 20)
-MAX_CMC_RANK = 20
 
 
 @dataclass(frozen=True)
@@ -128,27 +127,7 @@ def _paste_framed(
 
 def cmc_figure(curves: Mapping[str, Sequence[float]], path: str | Path, max_rank: int = MAX_CMC_RANK) -> Path:
     """Plot one CMC curve (fractions, rank 1 first) per run name into a PNG; returns the path."""
-    if not curves:
-        raise FinereidError("no CMC curve to plot")
-    fig = Figure(figsize=(5.5, 3.8), layout="constrained")
-    ax = fig.add_subplot()
-    lowest = 100.0
-    for name, cmc in curves.items():
-        values = 100 * np.asarray(cmc, dtype=float)[:max_rank]
-        if values.size == 0:
-            raise FinereidError(f"empty CMC curve for {name!r}")
-        lowest = min(lowest, float(values.min()))
-        ranks = np.arange(1, values.size + 1)
-        ax.plot(ranks, values, marker="o", markersize=3, linewidth=1.6,
-                label=f"{name} (rank-1 {values[0]:.1f} %)")  # fmt: skip
-    ax.set_xlabel("rank")
-    ax.set_ylabel("matching rate (%)")
-    ax.set_xlim(1, max_rank)
-    ax.set_ylim(max(0.0, lowest - 5.0), 100.5)
-    ax.set_xticks([1, *range(5, max_rank + 1, 5)])
-    ax.grid(alpha=0.3)
-    ax.set_title("CMC on the synthetic query/gallery")
-    ax.legend(loc="lower right")
+    fig = plots.cmc_figure(curves, max_rank, title="CMC on the synthetic query/gallery")
     path = Path(path)
     fig.savefig(path, dpi=110)
     return path

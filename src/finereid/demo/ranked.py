@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from finereid.demo.figures import GridRow
-from finereid.deploy import Ranking
 from finereid.errors import FinereidError
+from finereid.evaluation import Ranking
 
 
 def pick_queries(

@@ -22,10 +22,11 @@ from finereid.demo.figures import cmc_figure, ranked_grid
 from finereid.demo.ranked import grid_rows, lookalike_groups, pick_queries
 from finereid.demo.settings import DemoSettings, get_preset
 from finereid.errors import ConfigError
+from finereid.files import CONFIG_FILE, LAST_CHECKPOINT, RANKING_FILE
+from finereid.metrics import SCORE_KEYS
 
 logger = logging.getLogger(__name__)
 
-METRICS = ("rank1", "rank5", "rank10", "mAP", "mINP")
 TOP_K = 10
 
 
@@ -37,23 +38,25 @@ def run_demo(
     losses: Sequence[str] = ("triplet", "fdp"),
     settings: DemoSettings | None = None,
     print_table: bool = True,
+    overrides: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Build or reuse the synthetic dataset, train and evaluate once per loss, write the report; returns it.
 
     Every loss trains the same recipe with the same seed and schedule. `settings` replaces the preset
-    that `quick` picks (full or quick). The side-by-side table is printed unless `print_table` is False.
+    that `quick` picks (full or quick); `overrides` (`section.key=value`) change the recipe of every run.
+    The side-by-side table is printed unless `print_table` is False.
     """
     settings = settings or get_preset("quick" if quick else "full")
     losses = _check_losses(losses, seed)
     for loss in losses:
-        settings.config(loss, "data", seed)  # unknown loss names fail before any work
+        settings.config(loss, "data", seed, overrides)  # unknown names and bad overrides fail before any work
     out = _prepare_out(Path(out_dir))
     start = time.perf_counter()
     root, summary = prepare_dataset(settings, seed, data_dir)
     runs: dict[str, dict[str, Any]] = {}
     for number, loss in enumerate(losses, 1):
         logger.info("run %d of %d: metric loss %s", number, len(losses), loss)
-        runs[loss] = _train_and_evaluate(settings, loss, root, seed, out / "runs" / loss)
+        runs[loss] = _train_and_evaluate(settings, loss, root, seed, out / "runs" / loss, overrides)
     shown, files = _write_figures(out, runs, root, seed)
     results = {
         "preset": settings.name,
@@ -61,7 +64,7 @@ def run_demo(
         "losses": list(losses),
         "data_root": str(root),
         "dataset": summary,
-        "training": _training_summary(settings, losses[0], root, seed),
+        "training": _training_summary(settings, losses[0], root, seed, overrides),
         "runs": runs,
         "shown_queries": shown,
         "files": files,
@@ -124,31 +127,33 @@ def _clear_run_dir(run_dir: Path) -> None:
     """Remove a previous demo's run of this loss; refuse to delete a folder the demo did not write."""
     if not run_dir.exists():
         return
-    if run_dir.is_dir() and ((run_dir / "config.yaml").is_file() or not any(run_dir.iterdir())):
+    if run_dir.is_dir() and ((run_dir / CONFIG_FILE).is_file() or not any(run_dir.iterdir())):
         shutil.rmtree(run_dir)
         return
     raise ConfigError(f"{run_dir} exists and is not a finereid demo run; use another --out")
 
 
-def _train_and_evaluate(settings: DemoSettings, loss: str, root: Path, seed: int, run_dir: Path) -> dict:
+def _train_and_evaluate(
+    settings: DemoSettings, loss: str, root: Path, seed: int, run_dir: Path, overrides: Sequence[str] = ()
+) -> dict:
     """Train one loss into `run_dir`, evaluate its final weights, save their ranked lists."""
-    from finereid.deploy import RANKING_FILE
-    from finereid.engine import evaluate_checkpoint, run_training
+    from finereid.engine import run_training
+    from finereid.evaluation import evaluate_checkpoint
 
-    config = settings.config(loss, root, seed)
+    config = settings.config(loss, root, seed, overrides)
     _clear_run_dir(run_dir)
     metrics = run_training(config, run_dir)
     result = evaluate_checkpoint(
-        run_dir / "last.ckpt", config.data.name, root, batch_size=config.data.test_batch_size,
-        num_workers=config.data.num_workers, ranking_path=run_dir / RANKING_FILE,
+        run_dir / LAST_CHECKPOINT, config.data.name, root, batch_size=config.data.test_batch_size,
+        num_workers=config.data.num_workers, ranking_path=run_dir / RANKING_FILE, top_k=TOP_K,
     )  # fmt: skip
     return {
-        **{key: float(result[key]) for key in METRICS},
+        **{key: float(result[key]) for key in SCORE_KEYS},
         "cmc": [float(v) for v in result["cmc"]],
         "num_valid_queries": result.get("num_valid_queries"),
         "train_time_s": metrics["wall_time_s"],
         "images_per_s": metrics["images_per_s"],
-        "metric_kwargs": dict(config.loss.metric_kwargs),
+        "metric_loss_kwargs": dict(config.loss.metric_loss_kwargs),
         "run_dir": str(run_dir),
     }
 
@@ -157,7 +162,7 @@ def _write_figures(
     out: Path, runs: dict[str, dict], root: Path, seed: int
 ) -> tuple[list[dict], dict[str, str]]:
     """cmc.png, one ranked grid per loss over the same queries, and the comparison grid."""
-    from finereid.deploy import RANKING_FILE, load_ranking
+    from finereid.evaluation import load_ranking
 
     files = {"cmc": cmc_figure({loss: run["cmc"] for loss, run in runs.items()}, out / "cmc.png").name}
     rankings = {loss: load_ranking(Path(run["run_dir"]) / RANKING_FILE) for loss, run in runs.items()}
@@ -186,9 +191,11 @@ def _write_figures(
     return shown, files
 
 
-def _training_summary(settings: DemoSettings, loss: str, root: Path, seed: int) -> dict[str, Any]:
+def _training_summary(
+    settings: DemoSettings, loss: str, root: Path, seed: int, overrides: Sequence[str] = ()
+) -> dict[str, Any]:
     """Model, input size, epochs and batch of the shared recipe (for the table and results.json)."""
-    config = settings.config(loss, root, seed)
+    config = settings.config(loss, root, seed, overrides)
     return {
         "model": config.model.name,
         "input": f"{config.data.height}x{config.data.width}",

@@ -1,7 +1,7 @@
 """The demo's two presets: how big a synthetic dataset to draw and how to train on it, per loss.
 
 Both losses train the same recipe (the strong baseline with EfficientNet-Lite0, scaled down to a CPU)
-with the same seed and schedule; only `loss.metric` and its arguments differ. `configs/demo_cpu.yaml`
+with the same seed and schedule; only `loss.metric_loss` and its arguments differ. `configs/demo_cpu.yaml`
 is the "full" recipe as a config file for `finereid train`; a test keeps the two equal.
 """
 
@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from finereid import __version__
-from finereid.config import Config, check_names, config_from_dict
+from finereid.config import Config, apply_override, check_names, config_from_dict, parse_override
 from finereid.errors import ConfigError
 
 # Metric-loss arguments the demo uses: the strong baseline's triplet margin; FDP keeps its defaults.
@@ -64,13 +64,24 @@ class DemoSettings:
                           sort_keys=True, default=list)  # fmt: skip
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
-    def config(self, loss: str, root: str | Path, seed: int) -> Config:
-        """The training config of one loss: the preset's sections, this loss, data root and seed."""
+    def config(self, loss: str, root: str | Path, seed: int, overrides: Sequence[str] = ()) -> Config:
+        """The training config of one loss: the preset's sections, this loss, data root, seed, `--set` items.
+
+        `overrides` are `section.key=value` items read by finereid's one override parser; the loss,
+        the dataset and its folder are the demo's to choose, so overriding them is an error.
+        """
         sections = {name: dict(values) for name, values in self.training.items()}
+        for item in overrides:
+            dotted, value = parse_override(item)
+            if dotted.split(".")[:2] in (["loss", "metric_loss"], ["data", "name"], ["data", "root"]):
+                raise ConfigError(
+                    f"--set {item!r}: the demo chooses {'.'.join(dotted.split('.')[:2])} itself"
+                )
+            apply_override(sections, dotted, value)
         sections.setdefault("data", {})["root"] = str(root)
         sections.setdefault("trainer", {})["seed"] = seed
-        sections["loss"] = {**sections.get("loss", {}), "metric": loss,
-                            "metric_kwargs": dict(LOSS_KWARGS.get(loss, {}))}  # fmt: skip
+        sections["loss"] = {**sections.get("loss", {}), "metric_loss": loss,
+                            "metric_loss_kwargs": dict(LOSS_KWARGS.get(loss, {}))}  # fmt: skip
         config = config_from_dict(sections)
         check_names(config)
         return config

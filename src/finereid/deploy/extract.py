@@ -1,4 +1,4 @@
-"""Embeddings for a folder of images or a dataset split, batched, saved as `.npz` (no pickled objects)."""
+"""Feature files: embeddings of a folder of images or a dataset split as `.npz` (no pickled objects)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from finereid.errors import ConfigError, DatasetError, FinereidError
+from finereid.evaluation import LoadedModel, extract_features
 
 logger = logging.getLogger(__name__)
 
@@ -144,60 +143,16 @@ def dataset_records(
     return records, names
 
 
-@torch.inference_mode()
-def extract_features(
-    model: nn.Module,
-    records: Sequence[Any],
-    height: int,
-    width: int,
-    *,
-    batch_size: int = 64,
-    num_workers: int = 2,
-    flip: bool = False,
-    device: str | torch.device = "cpu",
-    progress: bool = True,
-) -> tuple[np.ndarray, list[int]]:
-    """Eval-mode embeddings of `records` (ImageRecords) and the indices of the records that were readable.
-
-    With `flip`, the embedding is the mean of the image's and its horizontal mirror's.
-    """
-    from tqdm.auto import tqdm
-
-    from finereid.data import build_test_loader
-
-    if batch_size < 1:
-        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-    loader = build_test_loader(records, height, width, batch_size=batch_size, num_workers=num_workers)
-    model.eval()
-    chunks, kept = [], []
-    with tqdm(total=len(records), unit="img", desc="extract", disable=not progress) as bar:
-        for batch in loader:
-            bar.update(len(batch["paths"]) + int(batch["num_skipped"]))
-            if len(batch["paths"]) == 0:
-                continue
-            images = batch["images"].to(device, non_blocking=True)
-            feats = model(images)
-            if flip:
-                feats = (feats + model(images.flip(3))) / 2
-            chunks.append(feats.float().cpu())
-            kept += batch["indices"].tolist()
-    if not chunks:
-        raise DatasetError(f"none of the {len(records)} images could be read")
-    if len(kept) < len(records):
-        logger.warning("skipped %d unreadable image(s)", len(records) - len(kept))
-    return torch.cat(chunks).numpy().astype(np.float32), kept
-
-
 def embed_source(
     source: str | Path,
-    loaded: Any,
+    loaded: LoadedModel,
     splits: Sequence[str] = EVAL_SPLITS,
     dataset_options: dict[str, Any] | None = None,
     **extract_kwargs: Any,
 ) -> FeatureSet:
     """Embed an image, a folder of images (recursive) or the `splits` of a `NAME:ROOT` dataset.
 
-    `loaded` is a `LoadedModel`; pids/camids/splits are kept only for datasets.
+    Pids/camids/splits are kept only for datasets.
     """
     from finereid.data import ImageRecord
 
@@ -235,7 +190,7 @@ def features_from_source(
 ) -> FeatureSet:
     """Features for a search side: a `.npz` feature file (its `role` split if it has splits), or images.
 
-    `role` is "query" or "gallery"; `get_model()` returns a `LoadedModel` and is called only to embed images.
+    `role` is "query" or "gallery"; `get_model()` returns a `LoadedModel`, called only to embed images.
     """
     path = Path(str(source))
     if path.suffix == ".npz":

@@ -16,10 +16,12 @@ import numpy as np
 import torch
 
 from finereid.errors import ConfigError, FinereidError, unknown_name_error
+from finereid.metrics import build_distance, lexsort_rows, smallest_k
+from finereid.metrics.distance import renamed_distance
 
 logger = logging.getLogger(__name__)
 
-METRICS = ("euclidean", "cosine")
+DISTANCES = ("euclidean", "cosine")
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class SearchResult:
 
     indices: np.ndarray
     distances: np.ndarray
-    metric: str
+    distance: str
     backend: str
 
 
@@ -64,8 +66,8 @@ def faiss_available() -> bool:
 
 def _check_inputs(query: np.ndarray, gallery: np.ndarray, top_k: int, metric: str) -> None:
     """Reject shapes, sizes and names that would otherwise fail deep inside torch or faiss."""
-    if metric not in METRICS:
-        raise unknown_name_error("metric", metric, METRICS)
+    if metric not in DISTANCES:
+        raise unknown_name_error("distance", metric, DISTANCES)
     if top_k < 1:
         raise ConfigError(f"top_k must be >= 1, got {top_k}")
     for name, arr in (("query", query), ("gallery", gallery)):
@@ -92,47 +94,13 @@ def _rows(array: np.ndarray, rows: slice) -> np.ndarray:
     return block if block.flags.writeable else block.copy()
 
 
-def lexsort_rows(dist: torch.Tensor, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sort each row by (distance, gallery index): the tie rule both backends share."""
-    order = torch.argsort(index, dim=1, stable=True)
-    dist, index = dist.gather(1, order), index.gather(1, order)
-    order = torch.argsort(dist, dim=1, stable=True)
-    return dist.gather(1, order), index.gather(1, order)
-
-
-def _block_topk(dist: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Exact k smallest per row of a block whose column order is gallery order; ties keep low columns."""
-    values, cols = torch.topk(dist, k, dim=1, largest=False, sorted=True)
-    kth = values[:, -1:]
-    straddle = (dist <= kth).sum(1) > k  # a tie crosses the k-th place: topk's pick is arbitrary
-    if bool(straddle.any()):
-        rows = straddle.nonzero().squeeze(1)
-        sub, t = dist[rows], kth[rows]
-        less = sub < t
-        equal = sub == t
-        need = k - less.sum(1, keepdim=True)
-        keep = less | (equal & (equal.cumsum(1) <= need))
-        cols[rows] = keep.nonzero()[:, 1].view(len(rows), k)
-        values[rows] = sub.gather(1, cols[rows])
-    return lexsort_rows(values, cols)
-
-
-def _pairwise(q: torch.Tensor, g: torch.Tensor, q_sq: torch.Tensor, g_sq: torch.Tensor, metric: str):
-    """Squared L2 (euclidean) or 1 - cos (cosine, inputs already unit norm) for a block."""
-    if metric == "cosine":
-        return 1.0 - q @ g.T
-    return (q_sq[:, None] + g_sq[None, :] - 2.0 * (q @ g.T)).clamp_min_(0.0)
-
-
 def _finish(dist: torch.Tensor, index: torch.Tensor, metric: str, backend: str) -> SearchResult:
-    """Turn squared distances into L2, mark empty slots, move to numpy."""
+    """Mark empty slots, move to numpy."""
     index = torch.where(torch.isinf(dist), torch.full_like(index, -1), index)
-    if metric == "euclidean":
-        dist = dist.sqrt()
     return SearchResult(
         indices=index.cpu().numpy().astype(np.int64),
         distances=dist.cpu().numpy().astype(np.float32),
-        metric=metric,
+        distance=metric,
         backend=backend,
     )
 
@@ -142,8 +110,9 @@ def search_torch(
     query: np.ndarray | torch.Tensor,
     gallery: np.ndarray | torch.Tensor,
     top_k: int = 10,
-    metric: str = "euclidean",
+    distance: str = "euclidean",
     *,
+    metric: str | None = None,
     junk: SameCameraJunk | None = None,
     query_chunk: int = 256,
     gallery_chunk: int = 32768,
@@ -154,6 +123,7 @@ def search_torch(
     The gallery may be a numpy memmap: it is read one chunk at a time and only a [Q, k] running result is
     kept, so memory is the gallery itself plus O(query_chunk * gallery_chunk).
     """
+    metric = renamed_distance(distance, metric)
     query = query.detach().cpu().numpy() if isinstance(query, torch.Tensor) else np.asarray(query)
     if isinstance(gallery, torch.Tensor):
         gallery = gallery.detach().cpu().numpy()
@@ -162,25 +132,20 @@ def search_torch(
     k = min(top_k, num_g)
     q_all = torch.from_numpy(_rows(query, slice(None))).to(device)
     _finite_or_raise(q_all, "query")
-    if metric == "cosine":
-        q_all = torch.nn.functional.normalize(q_all, dim=1)
-    q_sq_all = (q_all * q_all).sum(1)
     best_d = torch.full((num_q, k), float("inf"), device=device)
     best_i = torch.full((num_q, k), -1, dtype=torch.int64, device=device)
     for g0 in range(0, num_g, gallery_chunk):
         g_slice = slice(g0, min(g0 + gallery_chunk, num_g))
         g = torch.from_numpy(_rows(gallery, g_slice)).to(device)
         _finite_or_raise(g, "gallery")
-        if metric == "cosine":
-            g = torch.nn.functional.normalize(g, dim=1)
-        g_sq = (g * g).sum(1)
+        measure = build_distance(metric, g)  # finereid.metrics owns every distance
         kk = min(k, g.shape[0])
         for q0 in range(0, num_q, query_chunk):
             q_slice = slice(q0, min(q0 + query_chunk, num_q))
-            dist = _pairwise(q_all[q_slice], g, q_sq_all[q_slice], g_sq, metric)
+            dist = measure(q_all[q_slice])
             if junk is not None:
                 dist.masked_fill_(junk.mask(q_slice, g_slice, device), float("inf"))
-            block_d, block_i = _block_topk(dist, kk)
+            block_d, block_i = smallest_k(dist, kk)
             cand_d = torch.cat([best_d[q_slice], block_d], dim=1)
             cand_i = torch.cat([best_i[q_slice], block_i + g0], dim=1)
             # Empty slots (-1, inf) must lose to real items at inf: give them the largest index.
@@ -194,8 +159,9 @@ def search_faiss(
     query: np.ndarray | torch.Tensor,
     gallery: np.ndarray | torch.Tensor,
     top_k: int = 10,
-    metric: str = "euclidean",
+    distance: str = "euclidean",
     *,
+    metric: str | None = None,
     junk: SameCameraJunk | None = None,
     query_chunk: int = 4096,
     gallery_chunk: int = 65536,
@@ -213,6 +179,7 @@ def search_faiss(
         raise FinereidError(
             "faiss is not installed: pip install 'finereid[faiss]' or use --backend torch"
         ) from exc
+    metric = renamed_distance(distance, metric)
     query = query.detach().cpu().numpy() if isinstance(query, torch.Tensor) else np.asarray(query)
     if isinstance(gallery, torch.Tensor):
         gallery = gallery.detach().cpu().numpy()
@@ -237,7 +204,7 @@ def search_faiss(
             faiss.normalize_L2(q)
         d, i = index.search(q, fetch)
         dist, idx = torch.from_numpy(d), torch.from_numpy(i.astype(np.int64))
-        dist = 1.0 - dist if metric == "cosine" else dist.clamp_min(0.0)
+        dist = 1.0 - dist if metric == "cosine" else dist.clamp_min(0.0).sqrt()  # faiss gives squared L2
         empty = idx < 0
         if junk is not None:
             g_pid = torch.as_tensor(np.asarray(junk.gallery_pids, dtype=np.int64))[idx.clamp_min(0)]
@@ -261,7 +228,7 @@ def search(
     query: np.ndarray | torch.Tensor,
     gallery: np.ndarray | torch.Tensor,
     top_k: int = 10,
-    metric: str = "euclidean",
+    distance: str = "euclidean",
     backend: str = "auto",
     **kwargs,
 ) -> SearchResult:
@@ -271,4 +238,4 @@ def search(
     if backend not in SEARCH_BACKENDS:
         raise unknown_name_error("search backend", backend, [*SEARCH_BACKENDS, "auto"])
     logger.debug("searching %d queries in %d gallery items with %s", len(query), len(gallery), backend)
-    return SEARCH_BACKENDS[backend](query, gallery, top_k, metric, **kwargs)
+    return SEARCH_BACKENDS[backend](query, gallery, top_k, distance, **kwargs)

@@ -11,6 +11,8 @@ import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback, Checkpoint
 from lightning.pytorch.trainer.states import TrainerFn
 
+from finereid.files import BEST_CHECKPOINT, LAST_CHECKPOINT
+
 log = logging.getLogger(__name__)
 
 
@@ -32,12 +34,12 @@ class RunCheckpoints(Checkpoint):
     @property
     def last_path(self) -> Path:
         """Where the last checkpoint goes."""
-        return self.dirpath / "last.ckpt"
+        return self.dirpath / LAST_CHECKPOINT
 
     @property
     def best_path(self) -> Path:
         """Where the best checkpoint goes."""
-        return self.dirpath / "best.ckpt"
+        return self.dirpath / BEST_CHECKPOINT
 
     @property
     def state_key(self) -> str:

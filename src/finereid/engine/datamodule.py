@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import lightning.pytorch as pl
 from torch.utils.data import DataLoader
 
+from finereid.config import DataConfig
 from finereid.data import (
     ImageRecord,
     ReIDDataset,
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class ReIDDataModule(pl.LightningDataModule):
-    """One dataset by name: P x K train loader per rank and a rank-sharded query + gallery loader.
+    """The `data` section of a config: P x K train loader per rank and a rank-sharded query + gallery loader.
 
     The Trainer must run with `use_distributed_sampler=False`: the identity sampler shards identities
     across ranks itself. The validation loader holds query then gallery records (`num_query` tells
@@ -31,33 +31,15 @@ class ReIDDataModule(pl.LightningDataModule):
     records' global positions in `indices`, so ranks can be gathered and put back in order.
     """
 
-    def __init__(
-        self,
-        name: str = "market1501",
-        root: str = "",
-        options: dict[str, Any] | None = None,
-        height: int = 256,
-        width: int = 128,
-        batch_size: int = 64,
-        num_instances: int = 4,
-        num_workers: int = 4,
-        test_batch_size: int = 128,
-        flip_prob: float = 0.5,
-        padding: int = 10,
-        erasing_prob: float = 0.5,
-        train_id_fraction: float = 1.0,
-        train_image_fraction: float = 1.0,
-        seed: int = 0,
-    ) -> None:
+    def __init__(self, data: DataConfig, seed: int = 0) -> None:
         super().__init__()
-        if not root:
-            raise ConfigError(f"data.root is not set: pass --set data.root=PATH (the {name} folder)")
-        self.name, self.root, self.options = name, root, dict(options or {})
-        self.height, self.width = height, width
-        self.batch_size, self.num_instances = batch_size, num_instances
-        self.num_workers, self.test_batch_size = num_workers, test_batch_size
-        self.transform_kwargs = {"flip_prob": flip_prob, "padding": padding, "erasing_prob": erasing_prob}
-        self.train_id_fraction, self.train_image_fraction = train_id_fraction, train_image_fraction
+        if not data.root:
+            raise ConfigError(f"data.root is not set: pass --set data.root=PATH (the {data.name} folder)")
+        self.data = data
+        self.name, self.root, self.options = data.name, data.root, dict(data.options)
+        self.height, self.width = data.height, data.width
+        self.transform_kwargs = {"flip_prob": data.flip_prob, "padding": data.padding,
+                                 "erasing_prob": data.erasing_prob}  # fmt: skip
         self.seed = seed
         self.dataset: ReIDDataset | None = None
         self.train_records: list[ImageRecord] = []
@@ -68,10 +50,10 @@ class ReIDDataModule(pl.LightningDataModule):
             return
         self.dataset = build_dataset(self.name, self.root, **self.options)
         records = self.dataset.train
-        if self.train_id_fraction < 1.0:
-            records = subsample_identities(records, self.train_id_fraction, seed=self.seed)
-        if self.train_image_fraction < 1.0:
-            records = subsample_images(records, self.train_image_fraction, seed=self.seed)
+        if self.data.train_id_fraction < 1.0:
+            records = subsample_identities(records, self.data.train_id_fraction, seed=self.seed)
+        if self.data.train_image_fraction < 1.0:
+            records = subsample_images(records, self.data.train_image_fraction, seed=self.seed)
         self.train_records = list(records)
         log.info(
             "%s: training on %d identities / %d images; query %d, gallery %d",
@@ -100,9 +82,9 @@ class ReIDDataModule(pl.LightningDataModule):
             self.train_records,
             self.height,
             self.width,
-            batch_size=self.batch_size,
-            num_instances=self.num_instances,
-            num_workers=self.num_workers,
+            batch_size=self.data.batch_size,
+            num_instances=self.data.num_instances,
+            num_workers=self.data.num_workers,
             seed=self.seed,
             rank=rank,
             world_size=world_size,
@@ -121,8 +103,8 @@ class ReIDDataModule(pl.LightningDataModule):
             records[rank::world_size],
             self.height,
             self.width,
-            batch_size=self.test_batch_size,
-            num_workers=self.num_workers,
+            batch_size=self.data.test_batch_size,
+            num_workers=self.data.num_workers,
         )
         return _GlobalIndices(loader, rank, world_size) if world_size > 1 else loader
 

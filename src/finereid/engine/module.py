@@ -9,15 +9,18 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
 
+from finereid.config import Config, config_from_dict
 from finereid.engine.schedule import WarmupMultiStepLR
-from finereid.engine.scoring import gather_ranks, score_features
+from finereid.engine.scoring import gather_ranks
 from finereid.errors import ConfigError, FinereidError
+from finereid.evaluation import score
+from finereid.evaluation.checkpoint import CLASSES_KEY, CONFIG_KEY
 from finereid.losses import METRIC_LOSSES, build_loss
+from finereid.metrics import SCORE_KEYS
 from finereid.models import build_model
+from finereid.optimizers import OPTIMIZERS
 
 log = logging.getLogger(__name__)
-
-VAL_KEYS = ("rank1", "rank5", "rank10", "mAP", "mINP")
 
 
 class NonFiniteLossError(FinereidError):
@@ -25,59 +28,38 @@ class NonFiniteLossError(FinereidError):
 
 
 class ReIDModule(pl.LightningModule):
-    """Model + losses + optimizers of the strong-baseline recipe; every part chosen by name and number.
+    """Model + losses + optimizers of the strong-baseline recipe, built from a finereid config.
 
-    Training: identity loss (label-smoothed cross-entropy on every logits entry), metric loss chosen by
-    name (on every feature entry), optional center loss whose centers have their own SGD optimizer.
-    Validation: embeddings of query + gallery (sharded over ranks, gathered), scored with
-    finereid.metrics and logged as val/rank1, val/rank5, val/rank10, val/mAP, val/mINP.
+    Training: identity loss (label-smoothed cross-entropy on every logits entry), the metric loss
+    chosen by name (on every feature entry), optional center loss whose centers have their own SGD
+    optimizer. Validation: embeddings of query + gallery (sharded over ranks, gathered), scored with
+    `finereid.evaluation.score` and logged as val/rank1, val/rank5, val/rank10, val/mAP, val/mINP.
+
+    The hyper-parameters saved in checkpoints are exactly the two arguments: the config as a dict (its
+    sections and keys, with their config names) and the number of identity classes.
     """
 
-    def __init__(
-        self,
-        model_name: str = "bot_resnet50",
-        num_classes: int = 751,
-        pretrained: str = "imagenet",
-        pretrained_path: str | None = None,
-        model_options: dict[str, Any] | None = None,
-        metric_loss: str = "fdp",
-        metric_loss_kwargs: dict[str, Any] | None = None,
-        metric_loss_weight: float = 1.0,
-        id_loss_weight: float = 1.0,
-        label_smoothing: float = 0.1,
-        center_loss_weight: float = 0.0005,
-        center_lr: float = 0.5,
-        optimizer: str = "adam",
-        lr: float = 3.5e-4,
-        weight_decay: float = 5e-4,
-        momentum: float = 0.9,
-        warmup_epochs: int = 10,
-        warmup_factor: float = 0.1,
-        milestones: tuple[int, ...] | list[int] = (40, 70),
-        gamma: float = 0.1,
-        eval_metric: str = "cosine",
-        image_height: int = 256,
-        image_width: int = 128,
-    ) -> None:
+    def __init__(self, config: Config | dict[str, Any], num_classes: int) -> None:
         super().__init__()
-        self.save_hyperparameters()
+        config = config if isinstance(config, Config) else config_from_dict(config)
+        self.save_hyperparameters({CONFIG_KEY: config.to_dict(), CLASSES_KEY: num_classes})
+        self.config = config
         self.automatic_optimization = False  # two optimizers (model, centers): stepped in training_step
-        if metric_loss not in METRIC_LOSSES or metric_loss == "center":
+        model, loss = config.model, config.loss
+        if loss.metric_loss not in METRIC_LOSSES or loss.metric_loss == "center":
             valid = sorted(METRIC_LOSSES - {"center"})
-            raise ConfigError(f"unknown metric loss {metric_loss!r}; valid: {', '.join(valid)}")
+            raise ConfigError(f"unknown loss.metric_loss {loss.metric_loss!r}; valid: {', '.join(valid)}")
         self.model = build_model(
-            model_name,
-            num_classes,
-            pretrained=pretrained,
-            pretrained_path=pretrained_path,
-            **(model_options or {}),
-        )
-        self.id_loss = build_loss("cross_entropy", num_classes=num_classes, epsilon=label_smoothing)
-        self.metric_loss = build_loss(metric_loss, **(metric_loss_kwargs or {}))
+            model.name, num_classes, pretrained=model.pretrained, pretrained_path=model.pretrained_path,
+            **model.options,
+        )  # fmt: skip
+        self.id_loss = build_loss("cross_entropy", num_classes=num_classes, epsilon=loss.label_smoothing)
+        self.metric_loss = build_loss(loss.metric_loss, **loss.metric_loss_kwargs)
         self.center_losses = nn.ModuleList()
-        if center_loss_weight > 0:
-            dims = _feature_dims(self.model, image_height, image_width)
-            self.center_losses.extend(build_loss("center", num_classes=num_classes, feat_dim=d) for d in dims)
+        if loss.center_weight > 0:
+            self.center_losses.extend(
+                build_loss("center", num_classes=num_classes, feat_dim=d) for d in self.model.feature_dims
+            )
         self._val_outputs: list[dict[str, Tensor]] = []
         self.last_val_metrics: dict[str, Any] | None = None
         self.last_val_epoch: int | None = None
@@ -101,7 +83,7 @@ class ReIDModule(pl.LightningModule):
         if len(optimizers) > 1:  # centers learn from the unweighted center loss (strong baseline)
             for param in self.center_losses.parameters():
                 if param.grad is not None:
-                    param.grad.mul_(1.0 / self.hparams.center_loss_weight)
+                    param.grad.mul_(1.0 / self.config.loss.center_weight)
         for optimizer in optimizers:
             optimizer.step()
         size = images.shape[0]
@@ -169,49 +151,46 @@ class ReIDModule(pl.LightningModule):
         order = torch.argsort(merged["indices"])
         merged = {key: value[order] for key, value in merged.items()}
         is_query = merged["indices"] < num_query
-        result = score_features(
+        result = score(
             merged["feats"][is_query],
             merged["feats"][~is_query],
             merged["pids"][is_query],
             merged["pids"][~is_query],
             merged["camids"][is_query],
             merged["camids"][~is_query],
-            metric=self.hparams.eval_metric,
-        )
+            distance=self.config.trainer.eval_distance,
+        ).to_dict()
         # after fit, trainer.validate sees current_epoch = epochs done; name the last trained epoch instead
         fitting = self.trainer.state.fn == "fit"
         self.last_val_metrics = result
         self.last_val_epoch = self.current_epoch if fitting else max(self.current_epoch - 1, 0)
-        self.log_dict({f"val/{key}": float(result[key]) for key in VAL_KEYS}, sync_dist=True)
+        self.log_dict({f"val/{key}": float(result[key]) for key in SCORE_KEYS}, sync_dist=True)
 
     def configure_optimizers(self) -> tuple[list[torch.optim.Optimizer], list[dict[str, Any]]]:
         """Main optimizer (model + metric-loss parameters) with the warm-up/step schedule; SGD for centers."""
-        hp = self.hparams
+        optim = self.config.optim
         params = [p for m in (self.model, self.metric_loss) for p in m.parameters() if p.requires_grad]
-        if hp.optimizer == "adam":
-            main = torch.optim.Adam(params, lr=hp.lr, weight_decay=hp.weight_decay)
-        elif hp.optimizer == "adamw":
-            main = torch.optim.AdamW(params, lr=hp.lr, weight_decay=hp.weight_decay)
-        elif hp.optimizer == "sgd":
-            main = torch.optim.SGD(params, lr=hp.lr, weight_decay=hp.weight_decay, momentum=hp.momentum)
-        else:
-            raise ConfigError(f"unknown optimizer {hp.optimizer!r}; valid: adam, adamw, sgd")
+        main = OPTIMIZERS[optim.name](
+            params, lr=optim.lr, weight_decay=optim.weight_decay, momentum=optim.momentum
+        )
         optimizers = [main]
         if len(self.center_losses) > 0:
-            optimizers.append(torch.optim.SGD(self.center_losses.parameters(), lr=hp.center_lr))
-        schedule = WarmupMultiStepLR(main, hp.warmup_epochs, hp.warmup_factor, hp.milestones, hp.gamma)
+            optimizers.append(torch.optim.SGD(self.center_losses.parameters(), lr=self.config.loss.center_lr))
+        schedule = WarmupMultiStepLR(
+            main, optim.warmup_epochs, optim.warmup_factor, optim.milestones, optim.gamma
+        )
         return optimizers, [{"scheduler": schedule, "interval": "epoch"}]
 
     def _loss_terms(self, output: Any, pids: Tensor) -> dict[str, Tensor]:
         """Weighted loss terms, summed over the model's branches (one entry for the strong baseline)."""
-        hp = self.hparams
-        terms = {"id_loss": hp.id_loss_weight * sum(self.id_loss(logits, pids) for logits in output.logits)}
-        if hp.metric_loss_weight > 0:
+        loss = self.config.loss
+        terms = {"id_loss": loss.id_weight * sum(self.id_loss(logits, pids) for logits in output.logits)}
+        if loss.metric_loss_weight > 0:
             metric = sum(self.metric_loss(feats.float(), pids) for feats in output.features)
-            terms["metric_loss"] = hp.metric_loss_weight * metric
+            terms["metric_loss"] = loss.metric_loss_weight * metric
         if len(self.center_losses) > 0:
             center = sum(c(f.float(), pids) for c, f in zip(self.center_losses, output.features, strict=True))
-            terms["center_loss"] = hp.center_loss_weight * center
+            terms["center_loss"] = loss.center_weight * center
         return terms
 
     def _stop_if_not_finite(self, loss: Tensor, terms: dict[str, Tensor], batch_idx: int) -> None:
@@ -239,20 +218,3 @@ class ReIDModule(pl.LightningModule):
     def _empty_long(self) -> Tensor:
         """An empty id vector on this module's device."""
         return torch.zeros(0, dtype=torch.long, device=self.device)
-
-
-def _feature_dims(model: nn.Module, height: int, width: int) -> list[int]:
-    """Widths of the model's metric features (one per branch), probed by a 2-image train-mode forward.
-
-    BatchNorm statistics are restored afterwards, so the probe leaves the model as it found it.
-    """
-    buffers = {name: buf.clone() for name, buf in model.named_buffers()}
-    was_training = model.training
-    model.train()
-    with torch.no_grad():
-        output = model(torch.zeros(2, 3, height, width))
-    model.train(was_training)
-    with torch.no_grad():
-        for name, buf in model.named_buffers():
-            buf.copy_(buffers[name])
-    return [int(f.shape[1]) for f in output.features]

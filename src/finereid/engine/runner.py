@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
-import json
 import logging
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,10 +18,12 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from finereid.config import Config
 from finereid.engine.callbacks import EpochSummary, RunCheckpoints
-from finereid.engine.checkpoint import AtomicCheckpointIO, remove_partial_files
+from finereid.engine.checkpoint import AtomicCheckpointIO
 from finereid.engine.datamodule import ReIDDataModule
 from finereid.engine.module import NonFiniteLossError, ReIDModule
 from finereid.errors import CheckpointError, ConfigError
+from finereid.files import CONFIG_FILE, LAST_CHECKPOINT, METRICS_FILE, atomic_write_json, remove_partial_files
+from finereid.runtime import is_rank_zero
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +41,15 @@ def run_training(
     this function (Lightning re-runs the command); only rank 0 writes files.
     """
     run_dir = Path(run_dir)
-    last = run_dir / "last.ckpt"
+    last = run_dir / LAST_CHECKPOINT
     if resume and not last.is_file():
         raise CheckpointError(f"cannot resume: {last} does not exist")
-    if not resume and last.exists() and _is_rank_zero():
+    if not resume and last.exists() and is_rank_zero():
         raise ConfigError(f"{run_dir} already holds a run (last.ckpt); pass --resume or use another run dir")
     _one_line_per_lightning_message()
     _prepare_run_dir(run_dir, config)
     pl.seed_everything(config.trainer.seed, workers=False, verbose=False)
-    datamodule = ReIDDataModule(**dataclasses.asdict(config.data), seed=config.trainer.seed)
+    datamodule = ReIDDataModule(config.data, seed=config.trainer.seed)
     datamodule.setup("fit")
     module = build_module(config, datamodule.num_classes)
     summary, checkpoints = EpochSummary(), RunCheckpoints(run_dir)
@@ -65,45 +64,20 @@ def run_training(
         raise NonFiniteLossError(f"{exc}; training stopped, {good}") from None
     metrics = _final_metrics(config, module, summary, checkpoints, time.perf_counter() - start, resume)
     if trainer.is_global_zero:
-        _write_json(run_dir / "metrics.json", metrics)
+        atomic_write_json(run_dir / METRICS_FILE, metrics)
         log.info(
             "final: rank1 %.2f%% mAP %.2f%% mINP %.2f%% (%s)",
             100 * metrics["rank1"],
             100 * metrics["mAP"],
             100 * metrics["mINP"],
-            run_dir / "metrics.json",
+            run_dir / METRICS_FILE,
         )
     return metrics
 
 
 def build_module(config: Config, num_classes: int) -> ReIDModule:
-    """The LightningModule for `config`: names and numbers only."""
-    model, loss, optim = config.model, config.loss, config.optim
-    return ReIDModule(
-        model_name=model.name,
-        num_classes=num_classes,
-        pretrained=model.pretrained,
-        pretrained_path=model.pretrained_path,
-        model_options=dict(model.options),
-        metric_loss=loss.metric,
-        metric_loss_kwargs=dict(loss.metric_kwargs),
-        metric_loss_weight=loss.metric_weight,
-        id_loss_weight=loss.id_weight,
-        label_smoothing=loss.label_smoothing,
-        center_loss_weight=loss.center_weight,
-        center_lr=loss.center_lr,
-        optimizer=optim.name,
-        lr=optim.lr,
-        weight_decay=optim.weight_decay,
-        momentum=optim.momentum,
-        warmup_epochs=optim.warmup_epochs,
-        warmup_factor=optim.warmup_factor,
-        milestones=list(optim.milestones),
-        gamma=optim.gamma,
-        eval_metric=config.trainer.eval_metric,
-        image_height=config.data.height,
-        image_width=config.data.width,
-    )
+    """The LightningModule for `config`: it reads every recipe value from the config itself."""
+    return ReIDModule(config, num_classes)
 
 
 def build_trainer(config: Config, run_dir: Path, callbacks: Sequence[Callback]) -> pl.Trainer:
@@ -173,12 +147,7 @@ def _prepare_run_dir(run_dir: Path, config: Config) -> None:
     """Create the run dir, drop partial files of a killed save, write the resolved config.yaml."""
     run_dir.mkdir(parents=True, exist_ok=True)
     remove_partial_files(run_dir)
-    config.save(run_dir / "config.yaml")
-
-
-def _is_rank_zero() -> bool:
-    """True in the launching process (child DDP processes see LOCAL_RANK/NODE_RANK > 0)."""
-    return rank_zero_only.rank == 0
+    config.save(run_dir / CONFIG_FILE)
 
 
 def _final_metrics(
@@ -203,13 +172,6 @@ def _final_metrics(
         "resumed": resumed,
         "dataset": config.data.name,
         "model": config.model.name,
-        "metric_loss": config.loss.metric,
+        "metric_loss": config.loss.metric_loss,
         "seed": config.trainer.seed,
     }
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON atomically (temporary file + replace)."""
-    temp = path.with_name(f".{path.name}.partial")
-    temp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(temp, path)

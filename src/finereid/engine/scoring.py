@@ -1,31 +1,11 @@
-"""Glue between embeddings and finereid.metrics: gather across ranks, score query vs gallery."""
+"""Gather each DDP rank's validation embeddings into one set, in the order of the validation records."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import torch
 from torch import Tensor
-
-from finereid.metrics import evaluate_features
-
-
-def score_features(
-    query_feats: Tensor,
-    gallery_feats: Tensor,
-    q_pids: Tensor,
-    g_pids: Tensor,
-    q_camids: Tensor,
-    g_camids: Tensor,
-    metric: str = "cosine",
-    max_rank: int = 50,
-) -> dict[str, Any]:
-    """Market-protocol CMC / mAP / mINP of query vs gallery embeddings, as a plain dict (rank1, ..., cmc)."""
-    result = evaluate_features(
-        query_feats, gallery_feats, q_pids, g_pids, q_camids, g_camids, metric=metric, max_rank=max_rank
-    )
-    return result.to_dict()
 
 
 def gather_ranks(

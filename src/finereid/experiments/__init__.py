@@ -7,7 +7,8 @@ cells and records them in `out_dir/cells.jsonl`, `write_report(out_dir)` writes 
 from __future__ import annotations
 
 from finereid.experiments.overrides import apply_overrides, parse_overrides, parse_set
-from finereid.experiments.report import format_stat, load_results, results_table, summarize, write_report
+from finereid.experiments.report import results_table, write_report
+from finereid.experiments.results import format_stat, load_results, summarize
 from finereid.experiments.runner import CellStatus, cell_status, collect_records, run_experiment
 from finereid.experiments.spec import (
     SHORTCUTS,

@@ -10,10 +10,9 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from finereid.experiments.report import HEADERS, RATES, column_title, ordered_keys, summarize
+from finereid.experiments.results import HEADERS, RATES, column_title, ordered_keys, summarize
 from finereid.experiments.spec import slug
-
-MAX_CMC_RANK = 20
+from finereid.reports.plots import MAX_CMC_RANK, cmc_figure
 
 
 def write_plots(plan: dict[str, Any], records: Sequence[dict[str, Any]], plots_dir: Path) -> list[Path]:
@@ -80,25 +79,17 @@ def _bars(plan: dict[str, Any], records: Sequence[dict], rows: list[str], title:
 
 
 def _cmc(plan: dict[str, Any], records: Sequence[dict], rows: list[str], title: str, path: Path) -> Path:
-    """Mean CMC curve (ranks 1..20) of each row."""
+    """Mean CMC curve (ranks 1..20) of each row, drawn by the one CMC plot of finereid.reports."""
     curves: dict[tuple, list[list[float]]] = {}
     for record in records:
         cmc = record["metrics"].get("cmc")
         if isinstance(cmc, list) and cmc:
             curves.setdefault(tuple(record["labels"][r] for r in rows), []).append(cmc)
-    fig = Figure(figsize=(5.5, 4), layout="constrained")
-    ax = fig.add_subplot()
+    means = {}
     for key in ordered_keys(plan, rows, set(curves)):
         length = min(MAX_CMC_RANK, *(len(c) for c in curves[key]))
-        mean = [100 * statistics.fmean(c[k] for c in curves[key]) for k in range(length)]
-        ax.plot(range(1, length + 1), mean, marker=".", label=_row_name(key))
-    ax.set_xlabel("rank")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.set_ylabel("matching rate (%)")
-    ax.set_title(f"CMC {title}".strip())
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
-    fig.savefig(path, dpi=120)
+        means[_row_name(key)] = [statistics.fmean(c[k] for c in curves[key]) for k in range(length)]
+    cmc_figure(means, MAX_CMC_RANK, title=f"CMC {title}".strip(), size=(5.5, 4)).savefig(path, dpi=120)
     return path
 
 

@@ -7,78 +7,27 @@ share its row and column labels. Rates are shown in percent; the best mean of ea
 
 from __future__ import annotations
 
-import json
 import logging
-import math
-import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from finereid.errors import ConfigError
-from finereid.experiments.runner import CELLS_FILE, PLAN_FILE
+from finereid.experiments.plots import write_plots
+from finereid.experiments.results import (
+    HEADERS,
+    LOWER_IS_BETTER,
+    Stat,
+    column_title,
+    format_stat,
+    load_results,
+    ordered_keys,
+    summarize,
+)
 
 log = logging.getLogger(__name__)
 
 REPORT_FILE = "report.md"
 PLOTS_DIR = "plots"
-LOWER_IS_BETTER = frozenset({"wall_time_s"})
-RATES = frozenset({"rank1", "rank5", "rank10", "mAP", "mINP", "best_mAP"})
-HEADERS = {"rank1": "R1", "rank5": "R5", "rank10": "R10", "mAP": "mAP", "mINP": "mINP",
-           "best_mAP": "best mAP", "wall_time_s": "time (s)", "images_per_s": "img/s"}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Stat:
-    """Mean, sample standard deviation (None for a single run) and run count of one metric."""
-
-    mean: float
-    std: float | None
-    n: int
-
-
-def load_results(out_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The plan (experiment.json) and finished-cell records (cells.jsonl) of an experiment directory."""
-    out_dir = Path(out_dir)
-    plan_path, cells_path = out_dir / PLAN_FILE, out_dir / CELLS_FILE
-    if not plan_path.is_file():
-        raise ConfigError(f"{out_dir} is not an experiment directory (no {PLAN_FILE}); run it first")
-    try:
-        plan = json.loads(plan_path.read_text(encoding="utf-8"))
-        lines = cells_path.read_text(encoding="utf-8").splitlines() if cells_path.is_file() else []
-        records = [json.loads(line) for line in lines if line.strip()]
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{out_dir}: unreadable {PLAN_FILE} or {CELLS_FILE}: {exc}") from None
-    return plan, records
-
-
-def summarize(records: Sequence[dict[str, Any]], axes: Sequence[str], metric: str) -> dict[tuple, Stat]:
-    """Group records by their labels on `axes`; mean and sample std of `metric` per group."""
-    groups: dict[tuple, list[float]] = {}
-    for record in records:
-        value = record["metrics"].get(metric)
-        if isinstance(value, (int, float)) and math.isfinite(value):
-            key = tuple(record["labels"][a] for a in axes)
-            groups.setdefault(key, []).append(float(value))
-    return {key: Stat(statistics.fmean(v), statistics.stdev(v) if len(v) > 1 else None, len(v))
-            for key, v in groups.items()}  # fmt: skip
-
-
-def ordered_keys(plan: dict[str, Any], axes: Sequence[str], present: set[tuple]) -> list[tuple]:
-    """Label combinations of `axes` in grid order, keeping those with results."""
-    labels = {a["display"]: a["labels"] for a in plan["axes"]}
-    keys: list[tuple] = [()]
-    for axis in axes:
-        keys = [(*k, label) for k in keys for label in labels[axis]]
-    return [k for k in keys if k in present]
-
-
-def format_stat(stat: Stat, metric: str) -> str:
-    """'94.5 ± 0.3' (rates in percent, one decimal; no ± for a single run)."""
-    scale, digits = (100.0, 1) if metric in RATES else (1.0, 1)
-    text = f"{scale * stat.mean:.{digits}f}"
-    return text if stat.std is None else f"{text} ± {scale * stat.std:.{digits}f}"
 
 
 def results_table(plan: dict[str, Any], records: Sequence[dict[str, Any]]) -> str:
@@ -121,7 +70,6 @@ def cells_table(plan: dict[str, Any], records: Sequence[dict[str, Any]]) -> str:
 
 def write_report(out_dir: str | Path) -> Path:
     """Write DIR/report.md and DIR/plots/*.png from the finished cells; returns the report's path."""
-    from finereid.experiments.plots import write_plots  # matplotlib only when a report is written
 
     out_dir = Path(out_dir)
     plan, records = load_results(out_dir)
@@ -163,21 +111,6 @@ def _caption(plan: dict[str, Any], records: Sequence[dict[str, Any]]) -> str:
 def _one(value: Any, metric: str) -> str:
     """One run's metric as text, or a dash when it is missing."""
     return format_stat(Stat(value, None, 1), metric) if isinstance(value, (int, float)) else "–"
-
-
-def column_title(axes: Sequence[str], key: tuple) -> list[str]:
-    """Column labels as shown in the header: names as they are, numbers and yes/no as axis=value."""
-    return [f"{axis}={label}" if _is_number(label) or label in ("yes", "no") else label
-            for axis, label in zip(axes, key, strict=True)]  # fmt: skip
-
-
-def _is_number(text: str) -> bool:
-    """Whether a label reads as a number (then the header says which axis it belongs to)."""
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _best(means: list[float], metric: str) -> float | None:

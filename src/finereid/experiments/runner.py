@@ -12,26 +12,29 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from finereid.config import Config
+from finereid.config import Config, config_diff, config_from_dict
+from finereid.config_values import read_yaml_with_bases
 from finereid.errors import ConfigError, FinereidError
 from finereid.experiments.spec import Cell, ExperimentSpec
+from finereid.files import (
+    BEST_CHECKPOINT,
+    CONFIG_FILE,
+    LAST_CHECKPOINT,
+    METRICS_FILE,
+    atomic_write_json,
+    atomic_write_text,
+)
+from finereid.runtime import is_rank_zero
 
 log = logging.getLogger(__name__)
 
 PLAN_FILE = "experiment.json"
 CELLS_FILE = "cells.jsonl"
 RUNS_DIR = "runs"
-# Keys that change how fast a run goes, not what it computes: they may differ when a cell is resumed.
-OPERATIONAL_KEYS = frozenset({
-    "data.num_workers", "data.test_batch_size", "trainer.progress_bar", "trainer.log_every_n_steps",
-})  # fmt: skip
 
 TrainFn = Callable[[Config, Path, bool], dict[str, Any]]
 
@@ -51,9 +54,9 @@ def cell_status(spec: ExperimentSpec, out_dir: str | Path) -> list[CellStatus]:
     statuses = []
     for cell in spec.cells:
         run_dir = out_dir / RUNS_DIR / cell.id
-        if (run_dir / "metrics.json").is_file():
+        if (run_dir / METRICS_FILE).is_file():
             state = "done"
-        elif (run_dir / "last.ckpt").is_file():
+        elif (run_dir / LAST_CHECKPOINT).is_file():
             state = "resume"
         else:
             state = "pending"
@@ -65,17 +68,14 @@ def cell_status(spec: ExperimentSpec, out_dir: str | Path) -> list[CellStatus]:
 
 def check_same_config(cell: Cell, run_dir: Path) -> None:
     """Raise a ConfigError when run_dir/config.yaml differs from the cell's config (a stale result)."""
-    saved_path = run_dir / "config.yaml"
+    saved_path = run_dir / CONFIG_FILE
     if not saved_path.is_file():
         return
     try:
-        saved = yaml.safe_load(saved_path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError:
-        raise ConfigError(f"{saved_path} is not valid YAML; delete {run_dir} to rerun that cell") from None
-    wanted = cell.config.to_dict()
-    changed = [f"{section}.{key}" for section, values in wanted.items() for key, value in values.items()
-               if f"{section}.{key}" not in OPERATIONAL_KEYS
-               and (saved.get(section) or {}).get(key, value) != value]  # fmt: skip
+        saved = config_from_dict(read_yaml_with_bases(saved_path, []))
+    except ConfigError as exc:
+        raise ConfigError(f"{saved_path}: {exc}; delete {run_dir} to rerun that cell") from None
+    changed = config_diff(cell.config, saved)
     if changed:
         raise ConfigError(
             f"cell {cell.id}: {run_dir} was trained with a different {', '.join(changed)}; "
@@ -103,9 +103,9 @@ def run_experiment(
 
     out_dir = Path(out_dir)
     statuses = cell_status(spec, out_dir)
-    if _is_rank_zero():
+    if is_rank_zero():
         out_dir.mkdir(parents=True, exist_ok=True)
-        _write_text(out_dir / PLAN_FILE, json.dumps(plan_dict(spec), indent=2) + "\n")
+        atomic_write_json(out_dir / PLAN_FILE, plan_dict(spec))
     todo = [s for s in statuses if s.state != "done"]
     log.info("experiment %s: %d cells, %d finished, %d to run -> %s", spec.name, len(statuses),
              len(statuses) - len(todo), len(todo), out_dir)  # fmt: skip
@@ -123,11 +123,11 @@ def run_experiment(
             continue
         log.info("cell %s: rank1 %.2f%% mAP %.2f%%", status.cell.id, 100 * metrics.get("rank1", float("nan")),
                  100 * metrics.get("mAP", float("nan")))  # fmt: skip
-        if _is_rank_zero():
+        if is_rank_zero():
             write_cells(spec, out_dir)
             if not keep_last:
                 remove_resume_checkpoint(status.run_dir)
-    records = write_cells(spec, out_dir) if _is_rank_zero() else collect_records(spec, out_dir)
+    records = write_cells(spec, out_dir) if is_rank_zero() else collect_records(spec, out_dir)
     if failures:
         raise FinereidError(f"{len(failures)} cell(s) failed: {', '.join(failures)} (see the log above)")
     return records
@@ -135,7 +135,7 @@ def run_experiment(
 
 def remove_resume_checkpoint(run_dir: Path) -> None:
     """Delete a finished run's last.ckpt when its best.ckpt exists (last.ckpt only serves to resume)."""
-    last, best = run_dir / "last.ckpt", run_dir / "best.ckpt"
+    last, best = run_dir / LAST_CHECKPOINT, run_dir / BEST_CHECKPOINT
     if last.is_file() and best.is_file():
         last.unlink()
         log.debug("removed %s (the cell is finished; best.ckpt stays)", last)
@@ -146,7 +146,7 @@ def collect_records(spec: ExperimentSpec, out_dir: Path) -> list[dict[str, Any]]
     records = []
     for cell in spec.cells:
         run_dir = out_dir / RUNS_DIR / cell.id
-        metrics_path = run_dir / "metrics.json"
+        metrics_path = run_dir / METRICS_FILE
         if not metrics_path.is_file():
             continue
         try:
@@ -163,7 +163,7 @@ def collect_records(spec: ExperimentSpec, out_dir: Path) -> list[dict[str, Any]]
 def write_cells(spec: ExperimentSpec, out_dir: Path) -> list[dict[str, Any]]:
     """Rewrite DIR/cells.jsonl from the finished cells' metrics.json files; returns the records."""
     records = collect_records(spec, out_dir)
-    _write_text(out_dir / CELLS_FILE, "".join(json.dumps(r) + "\n" for r in records))
+    atomic_write_text(out_dir / CELLS_FILE, "".join(json.dumps(r) + "\n" for r in records))
     return records
 
 
@@ -186,15 +186,3 @@ def plan_dict(spec: ExperimentSpec) -> dict[str, Any]:
         "report": dataclasses.asdict(spec.report),
         "cells": [{"id": c.id, "index": c.index, "labels": c.labels} for c in spec.cells],
     }
-
-
-def _is_rank_zero() -> bool:
-    """False in the extra processes Lightning launches for DDP (they re-run the command)."""
-    return int(os.environ.get("LOCAL_RANK", "0")) == 0 and int(os.environ.get("NODE_RANK", "0")) == 0
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write a file atomically (temporary file + replace), so a kill never leaves half a file."""
-    temp = path.with_name(f".{path.name}.partial")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)

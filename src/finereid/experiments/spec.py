@@ -6,9 +6,9 @@
     overrides: {trainer: {max_epochs: 8}}   # applied to every cell
     grid:                              # axes in order; the cells are their cartesian product
       loss: [triplet, fdp]             # a known axis takes scalars (see SHORTCUTS)
-      loss.metric_kwargs.beta: [5, 10] # any section.key[.entry] axis takes scalars for that key
+      loss.metric_loss_kwargs.beta: [5, 10] # any section.key[.entry] axis takes scalars for that key
       variant:                         # any axis takes mappings of overrides, with an optional label
-        - {label: no exponential, loss.metric_kwargs.negative: hinge}
+        - {label: no exponential, loss.metric_loss_kwargs.negative: hinge}
       seed: [0, 1, 2]
     report: {rows: [loss], columns: [], metrics: [rank1, mAP, mINP], x: fraction, plots: [bars, cmc, line]}
 
@@ -29,11 +29,12 @@ import yaml
 from finereid.config import Config, check_names, config_from_dict, load_config
 from finereid.errors import ConfigError
 from finereid.experiments.overrides import Overrides, apply_overrides, parse_overrides
+from finereid.metrics import SCORE_KEYS
 
 SPEC_KEYS = ("name", "description", "base", "overrides", "grid", "report")
 REPORT_KEYS = ("rows", "columns", "metrics", "x", "plots")
 PLOTS = ("bars", "cmc", "line")
-METRICS = ("rank1", "rank5", "rank10", "mAP", "mINP", "best_mAP", "wall_time_s", "images_per_s")
+METRICS = (*SCORE_KEYS, "best_mAP", "wall_time_s", "images_per_s")
 DEFAULT_METRICS = ("rank1", "mAP", "mINP")
 SEED_AXES = ("seed", "trainer.seed")
 FRACTION_AXES = ("fraction", "data.train_id_fraction")
@@ -55,7 +56,7 @@ def _id_loss(value: Any) -> dict[str, Any]:
 SHORTCUTS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "dataset": _dataset,
     "model": lambda v: {"model.name": v, "model.options": {}},
-    "loss": lambda v: {"loss.metric": v, "loss.metric_kwargs": {}},
+    "loss": lambda v: {"loss.metric_loss": v, "loss.metric_loss_kwargs": {}},
     "id_loss": _id_loss,
     "fraction": lambda v: {"data.train_id_fraction": v},
     "image_fraction": lambda v: {"data.train_image_fraction": v},

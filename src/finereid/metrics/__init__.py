@@ -2,9 +2,11 @@
 
 Pure functions, numpy or torch in, on any device:
 
-- `compute_distmat(query_feats, gallery_feats, metric)`: (Q, G) euclidean (plain L2) or cosine distances;
+- `compute_distmat(query_feats, gallery_feats, distance)`: (Q, G) euclidean (plain L2) or cosine distances;
 - `evaluate_rank(distmat, q_pids, g_pids, q_camids, g_camids, max_rank, protocol)`: a `RankResult`;
 - `evaluate_features(query_feats, gallery_feats, ...)`: the same, chunked, never holding (Q, G);
+- either with `top_k=K`: also every query's ranked list (`RankResult.ranked`, a `RankedLists`);
+- `smallest_k(dist, k)`: exact top-k per row with finereid's one tie rule (distance, then gallery index);
 - `re_ranking(q_g_dist, q_q_dist, g_g_dist, k1, k2, lambda_value)`: re-ranked (Q, G) distances.
 """
 
@@ -12,17 +14,23 @@ from __future__ import annotations
 
 from finereid.metrics.distance import DISTANCES, build_distance, compute_distmat
 from finereid.metrics.features import evaluate_features
-from finereid.metrics.rank import PROTOCOLS, RankEvaluator, RankResult, evaluate_rank
+from finereid.metrics.rank import PROTOCOLS, SCORE_KEYS, RankEvaluator, RankResult, evaluate_rank
+from finereid.metrics.ranked import RankedLists
 from finereid.metrics.rerank import re_ranking
+from finereid.metrics.topk import lexsort_rows, smallest_k
 
 __all__ = [
     "DISTANCES",
     "PROTOCOLS",
+    "SCORE_KEYS",
     "RankEvaluator",
     "RankResult",
+    "RankedLists",
     "build_distance",
     "compute_distmat",
     "evaluate_features",
     "evaluate_rank",
+    "lexsort_rows",
     "re_ranking",
+    "smallest_k",
 ]

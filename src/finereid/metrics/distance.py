@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -62,7 +63,7 @@ DISTANCES: dict[str, Callable[[torch.Tensor], EuclideanDistance | CosineDistance
 def build_distance(name: str, gallery: torch.Tensor) -> EuclideanDistance | CosineDistance:
     """Build the distance `name` against a fixed gallery; unknown names raise a one-line ConfigError."""
     if name not in DISTANCES:
-        raise unknown_name_error("metric", name, DISTANCES)
+        raise unknown_name_error("distance", name, DISTANCES)
     return DISTANCES[name](gallery)
 
 
@@ -89,20 +90,34 @@ def prepare_features(query_feats: Any, gallery_feats: Any) -> tuple[torch.Tensor
 def compute_distmat(
     query_feats: Any,
     gallery_feats: Any,
-    metric: str = "euclidean",
+    distance: str = "euclidean",
     chunk_size: int | None = None,
+    *,
+    metric: str | None = None,
 ) -> torch.Tensor:
     """Return the (num_query, num_gallery) distance matrix on the features' device.
 
     `euclidean` is the plain L2 distance (not squared); `cosine` is 1 - cosine similarity. Queries are
     processed `chunk_size` rows at a time (default: about 8M matrix entries per chunk), writing straight
     into the result, so the only large allocation is the result itself. 16-bit features are computed in
-    float32; float64 stays float64.
+    float32; float64 stays float64. `metric=` is the old name of `distance=` (read with a warning).
     """
     query, gallery = prepare_features(query_feats, gallery_feats)
-    distance = build_distance(metric, gallery)
+    measure = build_distance(renamed_distance(distance, metric), gallery)
     rows = rows_per_chunk(chunk_size, gallery.shape[0])
     out = torch.empty(query.shape[0], gallery.shape[0], dtype=query.dtype, device=query.device)
     for start in range(0, query.shape[0], rows):
-        distance(query[start : start + rows], out=out[start : start + rows])
+        measure(query[start : start + rows], out=out[start : start + rows])
     return out
+
+
+def renamed_distance(distance: str, metric: str | None) -> str:
+    """`distance`, or the deprecated `metric=` keyword when a caller still passes it (with a warning)."""
+    if metric is None:
+        return distance
+    warnings.warn(
+        "the metric= keyword is renamed distance=; the old name is read until finereid 0.3",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return metric

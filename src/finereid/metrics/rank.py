@@ -22,16 +22,25 @@ from finereid.errors import ConfigError, unknown_name_error
 from finereid.metrics.checks import as_ids, as_matrix, as_positive_int, rows_per_chunk
 from finereid.metrics.cuhk03 import cuhk03_histogram
 from finereid.metrics.market import GalleryIndex, QueryStats, RowCounter, market_stats
+from finereid.metrics.ranked import RankedLists, RankedListsBuilder
+
+# The scores every table, log and report shows, in this order.
+SCORE_KEYS = ("rank1", "rank5", "rank10", "mAP", "mINP")
 
 
 @dataclass(frozen=True)
 class RankResult:
-    """Ranking metrics: `cmc` (fractions, length max_rank), `mAP`, `mINP` in [0, 1], and the query count."""
+    """Ranking metrics: `cmc` (fractions, length max_rank), `mAP`, `mINP` in [0, 1], and the query count.
+
+    `ranked` holds the per-query ranked lists (top-k, match flags, first match, AP) when they were asked
+    for with `top_k`: the numbers above and the lists come from the same pass over the distances.
+    """
 
     cmc: np.ndarray
     mAP: float  # noqa: N815 (the field's name)
     mINP: float  # noqa: N815
     num_valid_queries: int
+    ranked: RankedLists | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python summary: rank1/rank5/rank10 (those within max_rank), mAP, mINP, count and curve."""
@@ -76,6 +85,7 @@ class RankEvaluator:
         seed: int = 0,
         num_repeats: int = 10,
         device: torch.device | str = "cpu",
+        top_k: int = 0,
     ) -> None:
         if protocol not in PROTOCOLS:
             raise unknown_name_error("protocol", protocol, PROTOCOLS)
@@ -92,6 +102,7 @@ class RankEvaluator:
         self.inp_sum = torch.zeros((), dtype=torch.float64, device=device)
         self.num_valid = 0
         self.count_rows = RowCounter()
+        self.lists = RankedListsBuilder(g_pids, g_camids, top_k) if top_k else None
 
     def add(self, dist: torch.Tensor, q_pids: torch.Tensor, q_camids: torch.Tensor) -> None:
         """Score a chunk: `dist` (c, num_gallery) on the evaluator's device, int64 ids of the c queries."""
@@ -105,6 +116,8 @@ class RankEvaluator:
         self.ap_sum += stats.ap[stats.valid].sum()
         self.inp_sum += stats.inp[stats.valid].sum()
         self.num_valid += int(stats.valid.sum())
+        if self.lists is not None:
+            self.lists.add(dist, q_pids, q_camids, stats)
 
     def result(self) -> RankResult:
         """Average over the queries that had a true match; none at all is an error."""
@@ -118,6 +131,7 @@ class RankEvaluator:
             mAP=float(self.ap_sum) / self.num_valid,
             mINP=float(self.inp_sum) / self.num_valid,
             num_valid_queries=self.num_valid,
+            ranked=self.lists.result() if self.lists is not None else None,
         )
 
 
@@ -132,13 +146,15 @@ def evaluate_rank(
     seed: int = 0,
     num_repeats: int = 10,
     chunk_size: int | None = None,
+    top_k: int = 0,
 ) -> RankResult:
     """CMC/mAP/mINP of a (num_query, num_gallery) distance matrix (numpy or torch, any device).
 
     `protocol` is "market" (default) or "cuhk03" (legacy single-gallery-shot: one random image per
     gallery identity, `num_repeats` draws from a generator seeded with `seed`, averaged; mAP and mINP
     use the whole gallery, as the reference code does for mAP). Ties in distance are broken by gallery
-    order. Queries are scored `chunk_size` rows at a time (default: about 8M entries per chunk).
+    order. Queries are scored `chunk_size` rows at a time (default: about 8M entries per chunk). With
+    `top_k` > 0 the result also holds each query's ranked list (`RankResult.ranked`).
     """
     dist = as_matrix(distmat, "distmat", allow_empty=True)
     num_query, num_gallery = dist.shape
@@ -149,7 +165,7 @@ def evaluate_rank(
     q_pids = as_ids(q_pids, "q_pids", num_query, dist.device, "distmat rows")
     q_camids = as_ids(q_camids, "q_camids", num_query, dist.device, "distmat rows")
     g_pids = as_ids(g_pids, "g_pids", num_gallery, dist.device, "distmat columns")
-    evaluator = RankEvaluator(g_pids, g_camids, max_rank, protocol, seed, num_repeats, dist.device)
+    evaluator = RankEvaluator(g_pids, g_camids, max_rank, protocol, seed, num_repeats, dist.device, top_k)
     rows = rows_per_chunk(chunk_size, num_gallery)
     for start in range(0, num_query, rows):
         part = slice(start, start + rows)

@@ -1,8 +1,8 @@
 """ReID models by name: `build_model(name, num_classes, pretrained=..., **options)`.
 
 Every model follows one output convention: train mode returns `ReIDOutput(features, logits)` (lists, one
-entry per branch), eval mode returns the inference embedding `[B, model.feature_dim]`. Inputs are
-ImageNet-normalized images (`model.mean`, `model.std`).
+entry per branch, of widths `model.feature_dims`), eval mode returns the inference embedding
+`[B, model.feature_dim]`. Inputs are ImageNet-normalized images (`model.mean`, `model.std`).
 """
 
 from __future__ import annotations

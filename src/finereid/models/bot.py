@@ -7,10 +7,10 @@ from pathlib import Path
 from torch import Tensor, nn
 
 from finereid.errors import ConfigError
+from finereid.imagenet import IMAGENET_MEAN, IMAGENET_STD
 from finereid.models.backbones import build_backbone
 from finereid.models.heads import BNNeck, GlobalAvgPool
 from finereid.models.output import ReIDOutput, check_images
-from finereid.models.pretrained import IMAGENET_MEAN, IMAGENET_STD
 
 NECK_FEATS = ("after", "before")
 
@@ -33,6 +33,7 @@ class BoT(nn.Module):
         self.neck = BNNeck(trunk.out_channels, num_classes)
         self.neck_feat = neck_feat
         self.feature_dim: int = trunk.out_channels
+        self.feature_dims: tuple[int, ...] = (trunk.out_channels,)  # widths of ReIDOutput.features
         self.num_classes = num_classes
         self.mean, self.std = IMAGENET_MEAN, IMAGENET_STD
 

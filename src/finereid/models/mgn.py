@@ -16,10 +16,10 @@ import torch
 from torch import Tensor, nn
 
 from finereid.errors import ConfigError
+from finereid.imagenet import IMAGENET_MEAN, IMAGENET_STD
 from finereid.models.backbones import build_backbone
 from finereid.models.backbones.resnet import set_first_stride
 from finereid.models.output import ReIDOutput, check_images
-from finereid.models.pretrained import IMAGENET_MEAN, IMAGENET_STD
 
 STRIPES = (1, 2, 3)  # stripes per branch; 1 = global branch only
 
@@ -83,6 +83,7 @@ class MGN(nn.Module):
             _classifier(reduction_dim, num_classes) for _ in range(num_parts)
         )
         self.feature_dim: int = reduction_dim * (len(STRIPES) + num_parts)
+        self.feature_dims: tuple[int, ...] = (reduction_dim,) * len(STRIPES)  # ReIDOutput.features widths
         self.num_classes = num_classes
         self.mean, self.std = IMAGENET_MEAN, IMAGENET_STD
 

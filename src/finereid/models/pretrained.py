@@ -18,11 +18,9 @@ import torch
 from torch import Tensor, nn
 
 from finereid.errors import CheckpointError
+from finereid.imagenet import IMAGENET_MEAN, IMAGENET_STD
 
 logger = logging.getLogger(__name__)
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)

