@@ -7,7 +7,9 @@ Pure functions, numpy or torch in, on any device:
 - `evaluate_features(query_feats, gallery_feats, ...)`: the same, chunked, never holding (Q, G);
 - either with `top_k=K`: also every query's ranked list (`RankResult.ranked`, a `RankedLists`);
 - `smallest_k(dist, k)`: exact top-k per row with finereid's one tie rule (distance, then gallery index);
-- `re_ranking(q_g_dist, q_q_dist, g_g_dist, k1, k2, lambda_value)`: re-ranked (Q, G) distances.
+- `re_ranking(q_g_dist, q_q_dist, g_g_dist, k1, k2, lambda_value)`: re-ranked (Q, G) distances;
+- `re_ranking_features(query_feats, gallery_feats, k1, k2, lambda_value, distance)`: the same from
+  features, never holding an (N, N) matrix.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from finereid.metrics.features import evaluate_features
 from finereid.metrics.rank import PROTOCOLS, SCORE_KEYS, RankEvaluator, RankResult, evaluate_rank
 from finereid.metrics.ranked import RankedLists
 from finereid.metrics.rerank import re_ranking
+from finereid.metrics.rerank_features import re_ranking_features
 from finereid.metrics.topk import lexsort_rows, smallest_k
 
 __all__ = [
@@ -32,5 +35,6 @@ __all__ = [
     "evaluate_rank",
     "lexsort_rows",
     "re_ranking",
+    "re_ranking_features",
     "smallest_k",
 ]
