@@ -75,3 +75,28 @@ def make_msmt(root: Path, version: str = "MSMT17_V1") -> Path:
             lines.append(f"{rel} {pid}")
         (base / list_name).write_text("\n".join(lines) + "\n")
     return root
+
+
+# VehicleID: train vehicles 12 and 40; the 800 list holds vehicles 7 (3 images), 9 (1 image) and 30
+# (4 images); the 1600 list adds vehicle 31 (2 images). Image names are 7 digits, lines `<name> <id>`.
+VEHICLEID = {
+    "train_list.txt": [(12, 3), (40, 2)],
+    "test_list_800.txt": [(7, 3), (9, 1), (30, 4)],
+    "test_list_1600.txt": [(7, 3), (9, 1), (30, 4), (31, 2)],
+}
+
+
+def make_vehicleid(root: Path, subdir: str = "VehicleID_V1.0") -> Path:
+    """A VehicleID tree (see VEHICLEID) under root/subdir: image/*.jpg and train_test_split/*.txt."""
+    base = root / subdir if subdir else root
+    (base / "train_test_split").mkdir(parents=True, exist_ok=True)
+    for list_name, vehicles in VEHICLEID.items():
+        lines = []
+        for vid, count in vehicles:
+            for k in range(count):
+                name = f"{vid:04d}{k:03d}"
+                if not (base / "image" / f"{name}.jpg").exists():
+                    write_image(base / "image" / f"{name}.jpg", color_of(vid, k))
+                lines.append(f"{name} {vid}")
+        (base / "train_test_split" / list_name).write_text("\n".join(lines) + "\n")
+    return root

@@ -5,9 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from data_fixture_trees import MARKET, make_market, make_msmt, make_split_tree, write_image
+from data_fixture_trees import (
+    MARKET,
+    VEHICLEID,
+    make_market,
+    make_msmt,
+    make_split_tree,
+    make_vehicleid,
+    write_image,
+)
 
 from finereid.data import DATASETS, ImageRecord, ReIDDataset, build_dataset
+from finereid.data.datasets.vehicleid import draw_gallery
 from finereid.errors import ConfigError, DatasetError
 
 MARKET_DIRS = {"train": "bounding_box_train", "query": "query", "gallery": "bounding_box_test"}
@@ -126,6 +135,81 @@ def test_veri(tmp_path: Path) -> None:
     assert [(r.pid, r.camid) for r in ds.gallery] == [(2, 3), (5, 18)]
 
 
+@pytest.mark.parametrize("subdir", ["Occluded_Duke", "", "occluded_duke/Occluded_Duke"])
+def test_occluded_duke(tmp_path: Path, subdir: str) -> None:
+    names = {
+        "train": ["0005_c2_f0046182.jpg", "0005_c8_f0046999.jpg", "0001_c1_f0000001.jpg"],
+        "query": ["0019_c1_f0051230.jpg", "0019_c6_f0039590.jpg"],
+        "gallery": ["0019_c4_f0001200.jpg", "7140_c5_f0001300.jpg"],
+    }
+    make_split_tree(tmp_path / subdir, MARKET_DIRS, names)
+    ds = build_dataset("occluded_duke", tmp_path)
+    assert ds.name == "occluded_duke" and Path(ds.root) == tmp_path / subdir
+    assert [(Path(r.path).name[:4], r.pid, r.camid) for r in ds.train] == [
+        ("0001", 0, 0),
+        ("0005", 1, 1),
+        ("0005", 1, 7),
+    ]
+    assert [(r.pid, r.camid) for r in ds.query] == [(19, 0), (19, 5)]
+    assert _pids(ds.gallery) == [19, 7140]
+
+
+def test_occluded_duke_is_not_read_from_a_plain_duke_folder(tmp_path: Path) -> None:
+    names = {"train": ["0001_c1_f0000001.jpg"], "query": ["0002_c1_f1.jpg"], "gallery": ["0002_c2_f1.jpg"]}
+    make_split_tree(tmp_path / "DukeMTMC-reID", MARKET_DIRS, names)
+    make_split_tree(tmp_path / "Occluded_Duke", MARKET_DIRS, {**names, "query": ["0002_c3_f1.jpg"]})
+    assert build_dataset("occluded_duke", tmp_path).query[0].camid == 2
+    assert build_dataset("dukemtmc", tmp_path).query[0].camid == 0
+
+
+def _test_images(list_name: str) -> set[tuple[str, int]]:
+    return {(f"{vid:04d}{k:03d}.jpg", vid) for vid, n in VEHICLEID[list_name] for k in range(n)}
+
+
+@pytest.mark.parametrize(
+    ("test_size", "list_name"), [("small", "test_list_800.txt"), ("medium", "test_list_1600.txt")]
+)
+def test_vehicleid_lists_and_gallery_draw(tmp_path: Path, test_size: str, list_name: str) -> None:
+    ds = build_dataset("vehicleid", make_vehicleid(tmp_path), test_size=test_size)
+    assert ds.name == f"vehicleid-{test_size}" and ds.root.endswith("VehicleID_V1.0")
+    # train: vehicles 12 (3 images) and 40 (2 images) relabelled 0, 1; no cameras, so all camid 0
+    assert [(Path(r.path).name, r.pid, r.camid) for r in ds.train] == [
+        ("0012000.jpg", 0, 0),
+        ("0012001.jpg", 0, 0),
+        ("0012002.jpg", 0, 0),
+        ("0040000.jpg", 1, 0),
+        ("0040001.jpg", 1, 0),
+    ]
+    assert all(Path(r.path).is_file() for r in ds.train + ds.query + ds.gallery)
+    # one gallery image per test vehicle (camid 0), every other test image a query (camid 1)
+    vids = [vid for vid, _ in VEHICLEID[list_name]]
+    assert sorted(r.pid for r in ds.gallery) == vids
+    assert {r.camid for r in ds.gallery} == {0} and {r.camid for r in ds.query} == {1}
+    assert {(Path(r.path).name, r.pid) for r in ds.query + ds.gallery} == _test_images(list_name)
+    assert len(ds.query) == len(_test_images(list_name)) - len(vids)
+    assert 9 not in {r.pid for r in ds.query}  # vehicle 9's only image is its gallery image
+
+
+def test_vehicleid_seed_picks_a_reproducible_draw(tmp_path: Path) -> None:
+    make_vehicleid(tmp_path)
+    galleries = [
+        tuple(r.path for r in build_dataset("vehicleid", tmp_path, seed=s).gallery) for s in range(8)
+    ]
+    assert galleries[3] == tuple(r.path for r in build_dataset("vehicleid", tmp_path, seed=3).gallery)
+    assert len(set(galleries)) > 1  # 12 possible draws: eight seeds giving one draw would be a bug
+    default = build_dataset("vehicleid", tmp_path)
+    assert tuple(r.path for r in default.gallery) == galleries[0]  # seed 0 is the default
+
+
+def test_draw_gallery_keeps_order_and_sets_camids() -> None:
+    test = [ImageRecord(f"{i}.jpg", pid, 0) for i, pid in enumerate([5, 5, 2, 5, 2, 8])]
+    query, gallery = draw_gallery(test, seed=1)
+    assert sorted(r.pid for r in gallery) == [2, 5, 8]
+    assert sorted(r.path for r in query + gallery) == sorted(r.path for r in test)
+    assert [r.path for r in query] == [r.path for r in test if r.path not in {g.path for g in gallery}]
+    assert {r.camid for r in query} == {1} and {r.camid for r in gallery} == {0}
+
+
 def test_folder_tree_with_camera_tokens(tmp_path: Path) -> None:
     for split, pid, name in [
         ("train", "17", "a_c3_1.jpg"),
@@ -168,7 +252,7 @@ def test_folder_manifest(tmp_path: Path) -> None:
 
 
 def test_every_registered_dataset_has_a_test_here() -> None:
-    tested = {"market1501", "dukemtmc", "cuhk03", "msmt17", "veri", "folder"}
+    tested = {"market1501", "dukemtmc", "occluded_duke", "cuhk03", "msmt17", "veri", "vehicleid", "folder"}
     assert set(DATASETS) == tested
 
 

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from data_fixture_trees import make_market, make_msmt, write_image
+from data_fixture_trees import make_market, make_msmt, make_split_tree, make_vehicleid, write_image
 
 from finereid.data import build_dataset
 from finereid.errors import ConfigError, DatasetError
@@ -102,6 +102,68 @@ def test_msmt17_list_paired_with_wrong_image_folder(tmp_path: Path) -> None:
         DatasetError, match=r"list_query.txt line 1 names .*0000_000_01_.*, which does not exist"
     ):
         build_dataset("msmt17", tmp_path)
+
+
+def test_occluded_duke_missing_split_folder_is_named(tmp_path: Path) -> None:
+    folders = {"train": "bounding_box_train", "gallery": "bounding_box_test"}
+    make_split_tree(
+        tmp_path / "Occluded_Duke", folders, {"train": ["0001_c1_f1.jpg"], "gallery": ["0002_c2_f1.jpg"]}
+    )
+    with pytest.raises(DatasetError) as exc:
+        build_dataset("occluded_duke", tmp_path)
+    expected = f"Occluded-DukeMTMC: missing {tmp_path / 'Occluded_Duke' / 'query'} (expected layout: "
+    assert expected in _one_line(exc)
+
+
+def test_vehicleid_missing_list_or_image_folder_is_named(tmp_path: Path) -> None:
+    make_vehicleid(tmp_path)
+    split_dir = tmp_path / "VehicleID_V1.0" / "train_test_split"
+    with pytest.raises(DatasetError) as exc:
+        build_dataset("vehicleid", tmp_path, test_size="large")  # the fixture has no test_list_2400.txt
+    assert f"VehicleID: missing {split_dir / 'test_list_2400.txt'} (expected layout: " in _one_line(exc)
+    shutil.rmtree(tmp_path / "VehicleID_V1.0" / "image")
+    with pytest.raises(DatasetError, match=f"VehicleID: missing {tmp_path / 'VehicleID_V1.0' / 'image'} "):
+        build_dataset("vehicleid", tmp_path)
+
+
+@pytest.mark.parametrize("bad", ["0007001", "0007001 seven", "0007001 7 extra"])
+def test_vehicleid_malformed_list_line(tmp_path: Path, bad: str) -> None:
+    make_vehicleid(tmp_path)
+    test_list = tmp_path / "VehicleID_V1.0" / "train_test_split" / "test_list_800.txt"
+    test_list.write_text(f"0007000 7\n\n{bad}\n")
+    with pytest.raises(DatasetError) as exc:
+        build_dataset("vehicleid", tmp_path)
+    assert f"VehicleID: cannot parse {test_list} line 3: {bad!r} (like '0000001 1')" in _one_line(exc)
+
+
+def test_vehicleid_list_naming_a_missing_image_or_nothing(tmp_path: Path) -> None:
+    make_vehicleid(tmp_path)
+    base = tmp_path / "VehicleID_V1.0"
+    (base / "image" / "0012000.jpg").unlink()  # first line of train_list.txt
+    with pytest.raises(DatasetError) as exc:
+        build_dataset("vehicleid", tmp_path)
+    assert f"train_list.txt line 1 names {base / 'image' / '0012000.jpg'}, which does not exist" in _one_line(
+        exc
+    )
+    (base / "train_test_split" / "train_list.txt").write_text("\n")
+    with pytest.raises(DatasetError, match=r"VehicleID: .*train_list\.txt lists no images"):
+        build_dataset("vehicleid", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"test_size": "huge"}, "unknown vehicleid test_size 'huge'; valid: small, medium, large"),
+        ({"test_size": 800}, "unknown vehicleid test_size 800; valid: small, medium, large"),
+        ({"seed": "3"}, "vehicleid seed must be an integer, got '3'"),
+        ({"seed": True}, "vehicleid seed must be an integer, got True"),
+    ],
+)
+def test_vehicleid_bad_option_values(tmp_path: Path, options: dict, expected: str) -> None:
+    make_vehicleid(tmp_path)
+    with pytest.raises(ConfigError) as exc:
+        build_dataset("vehicleid", tmp_path, **options)
+    assert _one_line(exc) == expected
 
 
 def _manifest(tmp_path: Path, text: str) -> Path:

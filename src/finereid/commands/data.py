@@ -10,7 +10,7 @@ from types import ModuleType
 from finereid.errors import FinereidError
 
 # Kept in step with finereid.data.DATASETS by a test; listed here so `--help` does not import torch.
-DATASET_NAMES = "market1501, dukemtmc, cuhk03, msmt17, veri, folder"
+DATASET_NAMES = "market1501, dukemtmc, occluded_duke, cuhk03, msmt17, veri, vehicleid, folder"
 SYNTH_MODULE = "finereid.commands.data_synth"
 
 

@@ -12,6 +12,8 @@ from finereid.data.datasets.dukemtmc import load_dukemtmc
 from finereid.data.datasets.folder import load_folder
 from finereid.data.datasets.market1501 import load_market1501
 from finereid.data.datasets.msmt17 import load_msmt17
+from finereid.data.datasets.occluded_duke import load_occluded_duke
+from finereid.data.datasets.vehicleid import load_vehicleid
 from finereid.data.datasets.veri import load_veri
 from finereid.data.image_dataset import ImageDataset, UnreadableImageError, read_image
 from finereid.data.loaders import ReIDCollate, SeededIndexSampler, build_test_loader, build_train_loader
@@ -24,9 +26,11 @@ from finereid.errors import ConfigError, unknown_name_error
 DATASETS: dict[str, Callable[..., ReIDDataset]] = {
     "market1501": load_market1501,
     "dukemtmc": load_dukemtmc,
+    "occluded_duke": load_occluded_duke,
     "cuhk03": load_cuhk03,
     "msmt17": load_msmt17,
     "veri": load_veri,
+    "vehicleid": load_vehicleid,
     "folder": load_folder,
 }
 

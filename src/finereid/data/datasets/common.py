@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from finereid.data.records import ImageRecord, ReIDDataset, relabel
 from finereid.errors import DatasetError
@@ -75,3 +76,38 @@ def load_split_folders(
     """Parse base/{train,query,gallery folders} into a ReIDDataset with train pids relabelled."""
     splits = {s: parse_split(base / d, pattern, title, example) for s, d in split_dirs.items()}
     return ReIDDataset(name, base, relabel(splits["train"]), splits["query"], splits["gallery"])
+
+
+class ListLine(NamedTuple):
+    """One `<name> <integer label>` line of a split list file, with its 1-based line number."""
+
+    number: int
+    text: str
+    name: str
+    label: int
+
+
+def list_line_error(title: str, list_path: Path, number: int, text: str, example: str) -> DatasetError:
+    """One-line error naming the list file, the line number and the line's text."""
+    return DatasetError(f"{title}: cannot parse {list_path} line {number}: {text!r} (like {example!r})")
+
+
+def read_list_lines(list_path: Path, title: str, example: str) -> list[ListLine]:
+    """Non-blank lines of a `<name> <integer label>` list; a malformed line or an empty list is an error."""
+    lines = []
+    for number, text in enumerate(list_path.read_text().splitlines(), start=1):
+        fields = text.split()
+        if not fields:
+            continue
+        if len(fields) != 2 or not fields[1].isdigit():
+            raise list_line_error(title, list_path, number, text, example)
+        lines.append(ListLine(number, text, fields[0], int(fields[1])))
+    if not lines:
+        raise DatasetError(f"{title}: {list_path} lists no images")
+    return lines
+
+
+def check_first_listed(title: str, list_path: Path, line: ListLine, path: str) -> None:
+    """One stat of the first listed image catches a list paired with the wrong image folder."""
+    if not Path(path).is_file():
+        raise DatasetError(f"{title}: {list_path} line {line.number} names {path}, which does not exist")

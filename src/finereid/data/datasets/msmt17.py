@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from finereid.data.datasets.common import resolve_root
+from finereid.data.datasets.common import check_first_listed, list_line_error, read_list_lines, resolve_root
 from finereid.data.records import ImageRecord, ReIDDataset, relabel
 from finereid.errors import DatasetError
 
@@ -35,24 +35,17 @@ def _find_version(root: Path) -> tuple[Path, Path, Path]:
 
 def _read_list(list_path: Path, image_dir: Path) -> list[ImageRecord]:
     """Records of one list file, lines `<dir>/<pid>_<idx>_<cam>_<...>.jpg <label>`; cameras 1-based."""
+    lines = read_list_lines(list_path, TITLE, EXAMPLE)
     records = []
-    for number, line in enumerate(list_path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        fields = line.split()
-        name_fields = Path(fields[0]).name.split("_")
-        if len(fields) != 2 or len(name_fields) < 3 or not (fields[1].isdigit() and name_fields[2].isdigit()):
-            raise DatasetError(
-                f"{TITLE}: cannot parse {list_path} line {number}: {line!r} (like {EXAMPLE!r})"
-            )
+    for line in lines:
+        name_fields = Path(line.name).name.split("_")
+        if len(name_fields) < 3 or not name_fields[2].isdigit():
+            raise list_line_error(TITLE, list_path, line.number, line.text, EXAMPLE)
         cam = int(name_fields[2])
         if cam < 1:
-            raise DatasetError(f"{TITLE}: camera {cam} in {list_path} line {number}; cameras start at 1")
-        records.append(ImageRecord(str(image_dir / fields[0]), int(fields[1]), cam - 1))
-    if not records:
-        raise DatasetError(f"{TITLE}: {list_path} lists no images")
-    if not Path(records[0].path).is_file():  # one stat catches a list paired with the wrong image folder
-        raise DatasetError(f"{TITLE}: {list_path} line 1 names {records[0].path}, which does not exist")
+            raise DatasetError(f"{TITLE}: camera {cam} in {list_path} line {line.number}; cameras start at 1")
+        records.append(ImageRecord(str(image_dir / line.name), line.label, cam - 1))
+    check_first_listed(TITLE, list_path, lines[0], records[0].path)
     return records
 
 
