@@ -6,6 +6,7 @@ With finereid.config, the only place finereid reads YAML. Everything here raises
 from __future__ import annotations
 
 import math
+import re
 import types
 import typing
 from pathlib import Path
@@ -24,7 +25,7 @@ def read_yaml_with_bases(path: Path, seen: list[Path]) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = _exponent_floats(yaml.safe_load(path.read_text(encoding="utf-8"))) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):
@@ -44,13 +45,31 @@ def read_yaml_with_bases(path: Path, seen: list[Path]) -> dict[str, Any]:
 
 
 def parse_value(text: str) -> Any:
-    """A command-line value read as YAML (`3`, `[40, 70]`, `null`); text that is not YAML stays text."""
+    """A command-line value read as YAML (`3`, `[40, 70]`, `null`); text that is not YAML stays text.
+
+    Numbers in exponent form without a dot (`1e-3`), which YAML 1.1 reads as text, become floats, also
+    inside lists and mappings (`{margin: 1e-3}`), so every key reads them the same way.
+    """
     if not text.strip():
         return ""
     try:
-        return yaml.safe_load(text)
+        return _exponent_floats(yaml.safe_load(text))
     except yaml.YAMLError:
         return text
+
+
+def _exponent_floats(value: Any) -> Any:
+    """`1e-3`-style strings (YAML 1.1 text) as floats, recursively through lists and mappings."""
+    if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()):
+        return float(value)
+    if isinstance(value, list):
+        return [_exponent_floats(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _exponent_floats(v) for k, v in value.items()}
+    return value
+
+
+_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 def coerce_value(where: str, value: Any, hint: Any) -> Any:

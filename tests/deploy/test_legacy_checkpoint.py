@@ -83,6 +83,10 @@ def test_old_checkpoint_resumes_into_the_new_module(tmp_path):
     state = torch.load(path, weights_only=True)["state_dict"]
     result = module.load_state_dict(state, strict=True)  # same module layout: model, losses, centers
     assert (result.missing_keys, result.unexpected_keys) == ([], [])
+    restored = ReIDModule.load_from_checkpoint(path)  # Lightning's entry point, on the old format
+    assert restored.config == config.replace(model={"pretrained": "none", "pretrained_path": None})
+    for name, tensor in state.items():
+        assert torch.equal(restored.state_dict()[name], tensor), name
 
 
 def test_a_broken_old_checkpoint_is_one_line(tmp_path):

@@ -69,24 +69,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+EVAL_KEYS = ("data.name", "data.root", "data.options", "trainer.eval_distance")
+
+
 def _evaluation_settings(args: argparse.Namespace):
-    """The data section and distance to evaluate with: the checkpoint's config, then flags and --set."""
+    """The data section and distance to evaluate with: the checkpoint's config, then flags and --set.
+
+    Only the dataset (name, root, options) and the distance can change: the rest of the config is how
+    the model was trained. Naming another dataset drops the checkpoint's dataset options.
+    """
     from finereid.config import apply_override, config_from_dict, parse_override
     from finereid.evaluation import checkpoint_config, read_checkpoint
 
     config, _ = checkpoint_config(read_checkpoint(args.checkpoint), args.checkpoint)
-    data = config.to_dict()
-    if args.dataset is not None and args.dataset != config.data.name:
-        data["data"]["options"] = {}  # another dataset: the checkpoint's dataset options do not apply
     flags = [
         f"data.name={args.dataset}" if args.dataset else "",
         f"data.root={args.root}" if args.root else "",
     ]
     items = [*filter(None, flags), *args.overrides, *(f"data.options.{item}" for item in args.options)]
-    for item in items:
-        dotted, value = parse_override(item)
-        if not (dotted.startswith("data.") or dotted == "trainer.eval_distance"):
-            raise ConfigError(f"--set {item!r}: eval reads only data.* and trainer.eval_distance")
+    overrides = [parse_override(item) for item in items]
+    for item, (dotted, _) in zip(items, overrides, strict=True):
+        if not any(dotted == key or dotted.startswith(key + ".") for key in EVAL_KEYS):
+            raise ConfigError(f"--set {item!r}: eval changes only {', '.join(EVAL_KEYS)}")
+    data = config.to_dict()
+    names = [value for dotted, value in overrides if dotted == "data.name"]
+    if names and names[-1] != config.data.name:
+        data["data"]["options"] = {}  # another dataset: the checkpoint's dataset options do not apply
+    for dotted, value in overrides:
         apply_override(data, dotted, value)
     if args.metric is not None:
         message = "--metric is renamed --distance; the old flag is read until finereid 0.3"

@@ -71,17 +71,16 @@ class DemoSettings:
         the dataset and its folder are the demo's to choose, so overriding them is an error.
         """
         sections = {name: dict(values) for name, values in self.training.items()}
-        for item in overrides:
-            dotted, value = parse_override(item)
-            if dotted.split(".")[:2] in (["loss", "metric_loss"], ["data", "name"], ["data", "root"]):
-                raise ConfigError(
-                    f"--set {item!r}: the demo chooses {'.'.join(dotted.split('.')[:2])} itself"
-                )
-            apply_override(sections, dotted, value)
         sections.setdefault("data", {})["root"] = str(root)
         sections.setdefault("trainer", {})["seed"] = seed
         sections["loss"] = {**sections.get("loss", {}), "metric_loss": loss,
                             "metric_loss_kwargs": dict(LOSS_KWARGS.get(loss, {}))}  # fmt: skip
+        for item in overrides:  # after the demo's own choices, so e.g. loss.metric_loss_kwargs.* merges in
+            dotted, value = parse_override(item)
+            key = ".".join(dotted.split(".")[:2])
+            if key in ("loss.metric_loss", "data.name", "data.root"):
+                raise ConfigError(f"--set {item!r}: the demo chooses {key} itself")
+            apply_override(sections, dotted, value)
         config = config_from_dict(sections)
         check_names(config)
         return config

@@ -14,7 +14,7 @@ from finereid.engine.schedule import WarmupMultiStepLR
 from finereid.engine.scoring import gather_ranks
 from finereid.errors import ConfigError, FinereidError
 from finereid.evaluation import score
-from finereid.evaluation.checkpoint import CLASSES_KEY, CONFIG_KEY
+from finereid.evaluation.checkpoint import CLASSES_KEY, CONFIG_KEY, checkpoint_config, read_checkpoint
 from finereid.losses import METRIC_LOSSES, build_loss
 from finereid.metrics import SCORE_KEYS
 from finereid.models import build_model
@@ -63,6 +63,22 @@ class ReIDModule(pl.LightningModule):
         self._val_outputs: list[dict[str, Tensor]] = []
         self.last_val_metrics: dict[str, Any] | None = None
         self.last_val_epoch: int | None = None
+
+    @classmethod
+    def load_from_checkpoint(  # type: ignore[override]
+        cls, checkpoint_path: Any, map_location: Any = "cpu", weights_only: bool | None = None
+    ) -> ReIDModule:
+        """Rebuild from a checkpoint of any finereid release (0.1's flat hyper-parameters included).
+
+        Lightning's own loader calls `cls(**hyper_parameters)`, which only fits this release's format;
+        this one reads the config through `finereid.evaluation.checkpoint_config` and loads strictly.
+        Loading is always `weights_only` (finereid checkpoints never carry code).
+        """
+        checkpoint = read_checkpoint(checkpoint_path)
+        config, num_classes = checkpoint_config(checkpoint, checkpoint_path)
+        module = cls(config.replace(model={"pretrained": "none", "pretrained_path": None}), num_classes)
+        module.load_state_dict(checkpoint["state_dict"], strict=True)
+        return module.to(map_location) if map_location is not None else module
 
     def forward(self, images: Tensor) -> Tensor:
         """Inference embeddings [B, feature_dim] (the model in eval mode)."""
