@@ -139,3 +139,24 @@ def test_mgn_and_agw_load_the_resnet50_file_into_every_branch(tmp_path, monkeypa
         assert torch.equal(branch[1][2].conv3.weight, state["layer4.2.conv3.weight"])
     agw = build_model("agw_resnet50", 10, pretrained="imagenet")
     assert torch.equal(agw.backbone.resnet.layer3[5].conv3.weight, state["layer3.5.conv3.weight"])
+
+
+def test_lite0_trunk_computes_what_the_tf_weights_expect(wheel_state, one_torch_thread):
+    """Against timm's own TF variant (SAME padding, BN eps 1e-3 built in) fed TF-scaled pixels.
+
+    Dropping the input conversion, `pad_type="same"` or `bn_eps=1e-3` from the trunk changes its output:
+    the ImageNet weights would be misused with no other test failing.
+    """
+    import timm
+
+    model = build_model("bot_efficientnet_lite0", 10, pretrained="imagenet", last_stride=2).eval()
+    reference = timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=0, global_pool="")
+    reference.load_state_dict(model.backbone.body.state_dict())
+    reference.eval()
+    pixels = torch.rand(2, 3, 96, 48, generator=torch.Generator().manual_seed(0))
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    with torch.no_grad():
+        ours = model.backbone((pixels - mean) / std)
+        theirs = reference.forward_features((pixels * 255 - 127) / 128)
+    torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-4)
