@@ -6,7 +6,9 @@
 Writes the JPEGs to a temporary folder (deleted afterwards), warms each loader up with one pass,
 then times `--epochs` full passes. Decoding + augmentation dominate; there is no model. Also
 reports the CPU time per training image in one process and the machine's load average, since
-wall-clock throughput on a shared machine depends on what else runs.
+wall-clock throughput on a shared machine depends on what else runs, and the CPU cost of each
+domain-generalisation augmentation (data.color_jitter_prob, auto_augment, grayscale_prob,
+patch_prob) as a ratio to the default transforms measured in the same run.
 """
 
 from __future__ import annotations
@@ -59,15 +61,41 @@ def images_per_second(loader: torch.utils.data.DataLoader, epochs: int) -> float
     return seen / (time.perf_counter() - start)
 
 
-def cpu_ms_per_image(records: list[ImageRecord], height: int, width: int) -> float:
+# Each domain-generalisation switch on its own (probability 1: the worst case), then all together.
+AUGMENTATIONS = {
+    "color_jitter": {"color_jitter_prob": 1.0},
+    "autoaugment": {"auto_augment": "autoaugment"},
+    "randaugment": {"auto_augment": "randaugment"},
+    "grayscale": {"grayscale_prob": 1.0},
+    "patch": {"patch_prob": 1.0},
+    "all": {
+        "color_jitter_prob": 1.0,
+        "auto_augment": "randaugment",
+        "grayscale_prob": 1.0,
+        "patch_prob": 1.0,
+    },
+}
+
+
+def cpu_ms_per_image(records: list[ImageRecord], height: int, width: int, **augmentation: object) -> float:
     """CPU time per training image (decode + augment) in this process: a load-independent cost figure."""
-    loader = build_train_loader(records, height, width, batch_size=16, num_workers=0)
+    loader = build_train_loader(records, height, width, batch_size=16, num_workers=0, **augmentation)
     images_per_second(loader, 0)  # warm-up pass
     start, seen = time.process_time(), 0
     loader.sampler.set_epoch(1)
     for batch in loader:
         seen += batch["images"].shape[0]
     return 1000 * (time.process_time() - start) / seen
+
+
+def augmentation_costs(records: list[ImageRecord], height: int, width: int) -> dict[str, dict[str, float]]:
+    """CPU ms per training image with each augmentation, and its ratio to the default transforms."""
+    reference = cpu_ms_per_image(records, height, width)
+    costs = {"default": {"cpu_ms_per_image": round(reference, 2), "ratio": 1.0}}
+    for name, switch in AUGMENTATIONS.items():
+        ms = cpu_ms_per_image(records, height, width, **switch)
+        costs[name] = {"cpu_ms_per_image": round(ms, 2), "ratio": round(ms / reference, 2)}
+    return costs
 
 
 def main() -> None:
@@ -96,14 +124,19 @@ def main() -> None:
             "train_images_per_s": round(images_per_second(train, args.epochs), 1),
             "test_images_per_s": round(images_per_second(test, args.epochs), 1),
             "train_cpu_ms_per_image": round(cpu_ms_per_image(records, *size), 2),
+            "augmentation_cost": augmentation_costs(records, *size),
             "load_average_1min": round(os.getloadavg()[0], 1),
             "torch": torch.__version__,
         }
     if args.json:
         print(json.dumps(result))
     else:
+        costs = result.pop("augmentation_cost")
         for key, value in result.items():
             logger.info("%-24s %s", key, value)
+        logger.info("augmentation cost (CPU ms per training image, ratio to the default transforms):")
+        for name, cost in costs.items():
+            logger.info("  %-22s %6.2f ms  x%.2f", name, cost["cpu_ms_per_image"], cost["ratio"])
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from collections.abc import Callable
 import torch
 
 from finereid.losses import CrossEntropyLabelSmooth, FDPLoss
-from finereid.models import MODELS, build_model
+from finereid.models import MODELS, build_model, model_options
 
 log = logging.getLogger("bench_models")
 NUM_CLASSES = 751  # Market-1501's training identities
@@ -58,7 +58,8 @@ def bench_one(
 ) -> dict[str, float]:
     """Train-step and inference images/s of one model at one input size."""
     torch.manual_seed(0)
-    model = build_model(name, NUM_CLASSES).to(device)
+    fixed_size = {k: v for k, v in zip(("height", "width"), size, strict=True) if k in model_options(name)}
+    model = build_model(name, NUM_CLASSES, **fixed_size).to(device)  # ViTs are built for one input size
     images = torch.randn(batch, 3, *size, device=device)
     pids = torch.arange(batch, device=device) // 4  # P x K batch with K = 4
     metric, identity = FDPLoss(), CrossEntropyLabelSmooth(num_classes=NUM_CLASSES).to(device)

@@ -131,3 +131,6 @@ def test_layers_stay_where_the_architecture_puts_them(module_graph):
     assert not imports["metrics"] & {"data", "models", "losses", "engine", "evaluation", "deploy"}
     assert not imports["deploy"] & {"engine", "reports", "demo", "experiments"}
     assert not imports["engine"] & {"deploy", "reports", "demo", "experiments"}
+    # explain (activation and embedding maps) sits above evaluation and below what draws or runs it
+    assert not imports["explain"] & {"engine", "reports", "demo", "experiments", "commands"}
+    assert "explain" not in imports["evaluation"] | imports["models"] | imports["synth"] | imports["metrics"]

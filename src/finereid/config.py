@@ -10,6 +10,7 @@ sections or keys and wrongly typed values are ConfigErrors; renamed keys are rea
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 import warnings
 from dataclasses import dataclass, field
@@ -18,12 +19,15 @@ from typing import Any
 
 import yaml
 
+from finereid.config_sources import check_data_entries, check_sources, check_val_entries
 from finereid.config_values import coerce_value, parse_value, read_yaml_with_bases
 from finereid.errors import ConfigError
 from finereid.optimizers import OPTIMIZERS
 
 PRECISIONS = ("auto", "32-true", "16-mixed", "bf16-mixed", "64-true")
 EVAL_DISTANCES = ("cosine", "euclidean")
+SAMPLERS = ("pk", "pk_balanced_datasets")
+AUTO_AUGMENTS = ("none", "autoaugment", "randaugment")  # the keys of finereid.data.AUTO_AUGMENTS + none
 # Old spelling -> new one. The old keys are still read (with a FutureWarning) until finereid 0.3.
 RENAMED_KEYS = {
     "loss.metric": "loss.metric_loss",
@@ -39,15 +43,21 @@ OPERATIONAL_KEYS = frozenset(
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Dataset, input size, P x K identity sampler and augmentation."""
+    """Dataset(s), input size, P x K identity sampler and augmentation.
 
-    name: str = "market1501"
-    root: str = ""
+    `name` is a dataset, `label=name`, or a list of them (multi-source training: identities and cameras
+    never merge); `root` its folder, or for several one folder holding each (named like its label) or a
+    list; `options` its parser options, or for several {label: {option: value}} (see config_sources.py).
+    """
+
+    name: str | tuple[str, ...] = "market1501"
+    root: str | tuple[str, ...] = ""
     options: dict = field(default_factory=dict)  # extra build_dataset options, e.g. {variant: labeled}
     height: int = 256
     width: int = 128
     batch_size: int = 64  # P x K images per batch (per process under DDP)
     num_instances: int = 4  # K images per identity
+    sampler: str = "pk"  # pk | pk_balanced_datasets (each batch's P identities split evenly over datasets)
     num_workers: int = 4
     test_batch_size: int = 128
     flip_prob: float = 0.5
@@ -55,9 +65,26 @@ class DataConfig:
     erasing_prob: float = 0.5
     train_id_fraction: float = 1.0
     train_image_fraction: float = 1.0
+    # Domain-generalisation augmentation (torchvision.transforms.v2), all off by default.
+    color_jitter_prob: float = 0.0  # brightness/contrast/saturation/hue jitter with this probability
+    auto_augment: str = "none"  # none | autoaugment | randaugment (torchvision's ImageNet policies)
+    grayscale_prob: float = 0.0
+    patch_prob: float = 0.0  # paste a random patch of the image elsewhere in it, with this probability
 
     def __post_init__(self) -> None:
-        """Reject sizes and fractions that cannot work."""
+        """Reject sizes, fractions and dataset lists that cannot work; a one-entry list is that entry."""
+        if not isinstance(self.name, str) and len(self.name) == 1:
+            object.__setattr__(self, "name", self.name[0])
+        if isinstance(self.name, str) and not isinstance(self.root, str) and len(self.root) == 1:
+            object.__setattr__(self, "root", self.root[0])  # with several datasets the lengths are checked
+        check_data_entries(self.name, self.root, self.options)
+        _require(
+            self.sampler in SAMPLERS, f"data.sampler {self.sampler!r} unknown; valid: {', '.join(SAMPLERS)}"
+        )
+        _require(
+            self.auto_augment in AUTO_AUGMENTS,
+            f"data.auto_augment {self.auto_augment!r} unknown; valid: {', '.join(AUTO_AUGMENTS)}",
+        )
         for key in ("height", "width", "batch_size", "num_instances", "test_batch_size"):
             _require(getattr(self, key) >= 1, f"data.{key} must be >= 1, got {getattr(self, key)}")
         _require(self.num_workers >= 0, f"data.num_workers must be >= 0, got {self.num_workers}")
@@ -67,7 +94,7 @@ class DataConfig:
             f"data.batch_size ({self.batch_size}) must be a multiple of data.num_instances "
             f"({self.num_instances}) with at least 2 identities per batch",
         )
-        for key in ("flip_prob", "erasing_prob"):
+        for key in ("flip_prob", "erasing_prob", "color_jitter_prob", "grayscale_prob", "patch_prob"):
             _require(0.0 <= getattr(self, key) <= 1.0, f"data.{key} must be in [0, 1]")
         for key in ("train_id_fraction", "train_image_fraction"):
             _require(0.0 < getattr(self, key) <= 1.0, f"data.{key} must be in (0, 1]")
@@ -75,12 +102,20 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Which model (finereid.models name) and its ImageNet initialisation."""
+    """Which model (finereid.models name), its initialisation (ImageNet, or a finereid checkpoint to
+    fine-tune from) and how many epochs only the head trains."""
 
     name: str = "bot_resnet50"
-    pretrained: str = "imagenet"  # imagenet | none
+    pretrained: str = "imagenet"  # imagenet | none; ignored when init_from is set
     pretrained_path: str | None = None
     options: dict = field(default_factory=dict)  # extra build_model options, e.g. {last_stride: 1}
+    init_from: str | None = None  # a finereid checkpoint (converted ones too); its identity classifier is new
+    freeze_epochs: int = 0  # train only the head (not the backbone) for the first N epochs
+
+    def __post_init__(self) -> None:
+        """Reject a negative freeze and an empty init_from."""
+        _require(self.freeze_epochs >= 0, f"model.freeze_epochs must be >= 0, got {self.freeze_epochs}")
+        _require(self.init_from is None or bool(str(self.init_from).strip()), "model.init_from is empty")
 
 
 @dataclass(frozen=True)
@@ -145,9 +180,13 @@ class TrainerConfig:
     deterministic: bool = True
     progress_bar: bool = True
     log_every_n_steps: int = 20
+    val_datasets: tuple[str, ...] = ()  # validation targets (names or label=name); empty: the training ones
+    val_roots: tuple[str, ...] = ()  # their folders, one per target; empty: derived from data.root
+    best_val_dataset: str = ""  # the target whose mAP picks best.ckpt and metrics.json's top line; "": first
 
     def __post_init__(self) -> None:
-        """Reject unknown precisions, distances and counts below one."""
+        """Reject unknown precisions, distances, counts below one and inconsistent validation targets."""
+        check_val_entries(self.val_datasets, self.val_roots, self.best_val_dataset)
         for key in ("max_epochs", "eval_every", "num_nodes", "log_every_n_steps"):
             _require(getattr(self, key) >= 1, f"trainer.{key} must be >= 1, got {getattr(self, key)}")
         _require(self.devices >= 1 or self.devices == -1, "trainer.devices must be >= 1 or -1")
@@ -244,11 +283,17 @@ def check_names(config: Config) -> None:
     from finereid.losses import METRIC_LOSSES, build_loss
     from finereid.models import PRETRAINED, model_options
 
-    data, model = config.data, config.model
-    unknown = sorted(set(data.options) - set(dataset_options(data.name)))
-    if unknown:
-        valid = ", ".join(dataset_options(data.name)) or "none"
-        raise ConfigError(f"data.options: dataset {data.name!r} has no option {unknown[0]!r}; valid: {valid}")
+    data, model, trainer = config.data, config.model, config.trainer
+    sources = check_sources(
+        data.name, data.root, data.options, trainer.val_datasets, trainer.val_roots, trainer.best_val_dataset
+    )
+    for source in sources:
+        unknown = sorted(set(source.options) - set(dataset_options(source.name)))
+        if unknown:
+            valid = ", ".join(dataset_options(source.name)) or "none"
+            raise ConfigError(
+                f"data.options: dataset {source.label!r} has no option {unknown[0]!r}; valid: {valid}"
+            )
     unknown = sorted(set(model.options) - set(model_options(model.name)))
     if unknown:
         valid = ", ".join(model_options(model.name))
@@ -332,7 +377,8 @@ def parse_override(item: str, where: str = "--set") -> tuple[str, Any]:
     """`section.key[.entry]=value` -> (current dotted key, value): the one override parser of finereid.
 
     The value is read as YAML (`null`/`~` -> None, `true`, `3`, `1e-3`, `[40, 70]`), except that a
-    text-valued key keeps any other text as written (`data.root=2024` is the folder "2024").
+    text-valued key keeps any other text as written (`data.root=2024` is the folder "2024"); one that
+    also takes a list reads `[a, b]` as a list (`data.name=[market1501, msmt17]`).
     """
     if not isinstance(item, str) or "=" not in item:
         raise ConfigError(f"{where} {item!r} must look like section.key=value")
@@ -340,7 +386,10 @@ def parse_override(item: str, where: str = "--set") -> tuple[str, Any]:
     dotted, text = check_key(dotted, where), text.strip()
     parts = dotted.split(".")
     hint = typing.get_type_hints(SECTIONS[parts[0]])[parts[1]]
-    is_text = len(parts) == 2 and hint in (str, str | None) and text not in ("null", "~")
+    kinds = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    takes_list = any(typing.get_origin(k) is tuple for k in kinds)
+    is_text = (len(parts) == 2 and str in kinds and text not in ("null", "~")
+               and not (takes_list and text.startswith("[")))  # fmt: skip
     return dotted, text if is_text else parse_value(text)
 
 

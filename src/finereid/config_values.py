@@ -79,7 +79,7 @@ def coerce_value(where: str, value: Any, hint: Any) -> Any:
         if value is None and type(None) in args:
             return None
         inner = [a for a in args if a is not type(None)]
-        return coerce_value(where, value, inner[0])
+        return coerce_value(where, value, _alternative(where, value, inner))
     if value is None:  # one rule everywhere: null only where a key may be empty (pretrained_path)
         raise ConfigError(f"{where} cannot be null; give {_type_name(origin or hint)}")
     if origin is tuple:
@@ -103,6 +103,17 @@ def coerce_value(where: str, value: Any, hint: Any) -> Any:
             raise ConfigError(f"{where} keys must be strings, got {bad[0]!r}")
         return dict(value)
     return value
+
+
+def _alternative(where: str, value: Any, hints: list[Any]) -> Any:
+    """The type of a `str | tuple[str, ...]` key that `value` is meant as: the list type for a list."""
+    lists = [h for h in hints if typing.get_origin(h) is tuple]
+    if isinstance(value, (list, tuple)) and lists:
+        return lists[0]
+    scalars = [h for h in hints if typing.get_origin(h) is not tuple]
+    if lists and scalars and not isinstance(value, scalars[0]):
+        raise ConfigError(f"{where} must be {_type_name(scalars[0])} or a list of them, got {value!r}")
+    return scalars[0] if scalars else hints[0]
 
 
 def _float_text(where: str, text: str) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import shutil
@@ -17,6 +18,8 @@ from finereid.demo import PRESETS, run_demo
 from finereid.errors import ConfigError
 
 RATES = ("rank1", "rank5", "rank10", "mAP", "mINP")
+# activation and embedding maps: made when the `explain` extra (grad-cam, scikit-learn) is installed, as in CI
+MAP_FIGURES = ("maps_compare.png", "embedding.png") if importlib.util.find_spec("pytorch_grad_cam") else ()
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +40,7 @@ def demo_run(
 def test_demo_writes_its_report(demo_run: tuple[Path, str, int]) -> None:
     out, _, code = demo_run
     assert code == 0
-    for name in ("cmc.png", "ranked_triplet.png", "ranked_fdp.png", "ranked_compare.png"):
+    for name in ("cmc.png", "ranked_triplet.png", "ranked_fdp.png", "ranked_compare.png", *MAP_FIGURES):
         with Image.open(out / name) as image:
             assert image.format == "PNG" and image.width > 300, name
     with Image.open(out / "ranked_triplet.png") as a, Image.open(out / "ranked_fdp.png") as b:
@@ -122,3 +125,38 @@ def test_bad_losses_fail_before_any_work(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="at least one"):
         run_demo(out, losses=[], settings=TINY)
     assert not out.exists()
+
+
+def test_maps_show_every_model_on_the_same_queries(demo_run: tuple[Path, str, int]) -> None:
+    if not MAP_FIGURES:
+        pytest.skip("grad-cam not installed (pip install 'finereid[explain]')")
+    out = demo_run[0]
+    results = json.loads((out / "results.json").read_text())
+    assert results["files"]["maps_compare"] == "maps_compare.png"
+    from finereid.explain import load_map_index
+
+    indexes = {loss: load_map_index(out / "maps" / loss / "maps.json")[0] for loss in ("triplet", "fdp")}
+    assert set(indexes["triplet"]) == set(indexes["fdp"]) and len(indexes["fdp"]) == 2
+    shown = {q["query"] for q in results["shown_queries"]}
+    assert set(indexes["fdp"]) <= shown  # maps of queries the ranked grids show
+
+
+def test_demo_without_the_explain_extra_logs_one_line(
+    demo_run: tuple[Path, str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    import logging
+    import sys
+
+    from finereid.demo.maps import write_maps
+    from finereid.evaluation import load_ranking
+
+    out = demo_run[0]
+    results = json.loads((out / "results.json").read_text())
+    rankings = {loss: load_ranking(out / "runs" / loss / "ranking.npz") for loss in ("triplet", "fdp")}
+    monkeypatch.setitem(sys.modules, "pytorch_grad_cam", None)
+    with caplog.at_level(logging.INFO, logger="finereid.demo.maps"):
+        assert write_maps(tmp_path, rankings, [(0, "random")], Path(results["data_root"])) == {}
+    assert [r.getMessage() for r in caplog.records] == [
+        "demo without activation and embedding maps: activation maps need grad-cam: "
+        "pip install 'finereid[explain]'"
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -22,5 +23,6 @@ def test_real_quick_demo(
     assert all(0.0 <= run[k] <= 1.0 for run in results["runs"].values() for k in RATES)
     printed = capsys.readouterr().out
     assert "fdp" in printed and "quick mode checks that everything runs" in printed
-    for name in ("cmc.png", "ranked_triplet.png", "ranked_fdp.png", "ranked_compare.png"):
+    maps = ("maps_compare.png", "embedding.png") if importlib.util.find_spec("pytorch_grad_cam") else ()
+    for name in ("cmc.png", "ranked_triplet.png", "ranked_fdp.png", "ranked_compare.png", *maps):
         assert (tmp_path / "report" / name).is_file(), name

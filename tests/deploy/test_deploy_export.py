@@ -13,7 +13,7 @@ from finereid.cli import main
 from finereid.deploy import export_model
 from finereid.deploy.export import INPUT_NAME, PARITY_ATOL, _check_parity
 from finereid.errors import ConfigError, FinereidError
-from finereid.models import MODELS, build_model
+from finereid.models import MODELS, build_model, model_options
 
 SIZE = (64, 32)  # small inputs keep the ResNet-50 models fast on CPU
 
@@ -26,7 +26,9 @@ def models():
     def get(name):
         if name not in cache:
             torch.manual_seed(0)
-            model = build_model(name, 8)
+            # models built for one input size (the TransReID ViTs) are built for this one
+            size = {k: v for k, v in zip(("height", "width"), SIZE, strict=True) if k in model_options(name)}
+            model = build_model(name, 8, **size)
             model.train()
             with torch.no_grad():
                 model(torch.randn(4, 3, *SIZE))
@@ -78,15 +80,65 @@ def test_torchscript_export_matches_pytorch_with_dynamic_batch(models, name, tmp
         )
 
 
+# OpenVINO's conversion takes 10-50 s per large model on 2 cores: three model kinds in the default run,
+# every model with `pytest -m slow`.
+OPENVINO_QUICK = ("agw_resnet18", "bot_efficientnet_lite0", "bot_resnet18")
+
+
+@pytest.mark.parametrize(
+    "name", [n if n in OPENVINO_QUICK else pytest.param(n, marks=pytest.mark.slow) for n in sorted(MODELS)]
+)
+def test_openvino_export_matches_pytorch_with_dynamic_batch(models, name, tmp_path):
+    import openvino as ov
+
+    from finereid.deploy.export import OPENVINO_CONFIG, OPENVINO_META
+
+    model = models(name)
+    result = export_model(model, "openvino", tmp_path / f"{name}.xml", *SIZE, meta={"model": name})
+    assert result.max_abs_diff is not None and result.max_abs_diff <= PARITY_ATOL
+    assert result.path.with_suffix(".bin").is_file()
+    read = ov.Core().read_model(str(result.path))
+    assert json.loads(read.get_rt_info([OPENVINO_META]).astype(str))["model"] == name
+    compiled = ov.Core().compile_model(read, "CPU", OPENVINO_CONFIG)
+    x = _batch(5)
+    with torch.no_grad():
+        expected = model(x).numpy()
+    got = compiled(x.numpy())[compiled.output(0)]
+    assert got.shape == (5, model.feature_dim)
+    assert np.abs(got - expected).max() <= PARITY_ATOL * max(1.0, np.abs(expected).max())
+
+
 def test_export_command_writes_model_and_sidecar(checkpoint, tmp_path, capsys):
-    for fmt, suffix in (("onnx", ".onnx"), ("torchscript", ".pt")):
+    for fmt, suffix in (("onnx", ".onnx"), ("torchscript", ".pt"), ("openvino", ".xml")):
         out = tmp_path / f"model{suffix}"
         assert main(["export", "--checkpoint", str(checkpoint), "--format", fmt, "--out", str(out)]) == 0
         printed = capsys.readouterr().out
         assert out.is_file() and f"max |{fmt} - pytorch|" in printed and "[batch, 3, 64, 32]" in printed
-        sidecar = json.loads((tmp_path / f"model{suffix}.json").read_text())
+        sidecar = json.loads((tmp_path / f"model{suffix}.metadata.json").read_text())
         assert sidecar["model"] == "bot_resnet18" and sidecar["feature_dim"] == 512
         assert sidecar["max_abs_diff"] <= PARITY_ATOL and sidecar["mean"] == [0.485, 0.456, 0.406]
+        assert sidecar["format"] == fmt and sidecar["img_size"] == [64, 32]
+
+
+def test_default_names_are_the_ones_boxmot_reads(checkpoint, tmp_path):
+    ckpt = tmp_path / "best.ckpt"
+    ckpt.write_bytes(checkpoint.read_bytes())
+    for fmt in ("onnx", "torchscript", "openvino"):
+        assert main(["export", "--checkpoint", str(ckpt), "--format", fmt, "--no-verify"]) == 0
+    # BoxMOT: .torchscript (a .pt is its own checkpoint format), a *_openvino_model folder with a manifest
+    for name in (
+        "best.onnx",
+        "best.torchscript",
+        "best_openvino_model/best.xml",
+        "best_openvino_model/best.bin",
+    ):
+        assert (tmp_path / name).is_file(), name
+    for meta in (
+        "best.onnx.metadata.json",
+        "best.torchscript.metadata.json",
+        "best_openvino_model/manifest.json",
+    ):
+        assert json.loads((tmp_path / meta).read_text())["model_kwargs"] == {"img_size": [64, 32]}
 
 
 def test_parity_check_catches_a_model_that_differs(models):
@@ -109,6 +161,8 @@ def test_parity_check_catches_a_model_that_differs(models):
 def test_export_errors(checkpoint, tmp_path, capsys):
     with pytest.raises(ConfigError, match="unknown export format 'tflite'"):
         export_model(torch.nn.Identity(), "tflite", tmp_path / "x", *SIZE)
+    with pytest.raises(FinereidError, match=r"NAME\.xml"):
+        export_model(torch.nn.Identity(), "openvino", tmp_path / "x.onnx", *SIZE)
     code = main(["export", "--checkpoint", str(tmp_path / "none.ckpt"), "--format", "onnx"])
     assert code == 2 and "checkpoint not found" in capsys.readouterr().err
     with pytest.raises(SystemExit):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
@@ -82,8 +83,10 @@ def test_report_command_builds_ranking_and_page_that_chromium_shows(chromium, ru
     assert ranking.indices.shape == (4, 10) and ranking.meta["metrics"]["num_valid_queries"] == 4
     page = run_dir / "report" / "index.html"
     seen = check_page(page, tmp_path)
-    # 4 queries, 10 hits each (13 gallery images left once each query's same-camera junk is dropped)
-    assert seen["queries"] == 4 and seen["hits"] == 40 and seen["images"] == 44
+    # 4 queries, 10 hits each (13 gallery images left once each query's same-camera junk is dropped);
+    # with the explain extra, two rows of 5 activation maps under each rank-1 failure
+    maps = 2 * 5 * int(ranking.failures.sum()) if importlib.util.find_spec("pytorch_grad_cam") else 0
+    assert seen["queries"] == 4 and seen["hits"] == 40 and seen["images"] == 44 + maps
     assert seen["broken"] == 0 and seen["incomplete"] == 0 and seen["svg"] == 1
     html = page.read_text()
     statuses = re.findall(r'<div class="query (\w+)"', html)

@@ -135,3 +135,51 @@ def test_bar_tick_labels_rotate_only_when_they_do_not_fit() -> None:
     assert tick_rotation([s.replace("\n", " / ") for s in stacked], 7.4) == 30
     assert tick_rotation(["fdp", "triplet"], 5.0) == 0
     assert tick_rotation([], 5.0) == 0
+
+
+def cross_domain_metrics(config) -> dict:
+    """Per-target scores as a multi-target run writes them; each source validates on the other set."""
+    source = config.data.name.split("=")[0]
+    targets = [t.split("=")[0] for t in config.trainer.val_datasets]
+    metrics = default_metrics(config.trainer.seed, 0.1 if config.loss.metric_loss == "fdp" else 0.0)
+    for i, target in enumerate(targets):
+        for key in ("rank1", "rank5", "rank10", "mAP", "mINP"):
+            metrics[f"{target}/{key}"] = metrics[key] - (0.3 if target != source else 0.0) + 0.01 * i
+    return {**metrics, "val_datasets": targets, "best_val_dataset": targets[-1]}
+
+
+def test_multi_target_cells_get_one_column_per_target(tmp_path: Path) -> None:
+    tiny_base(tmp_path / "base.yaml", tmp_path / "data")
+    source = [
+        {"label": "s0", "data.name": "s0=market1501", "data.root": "data/s0", "trainer.val_datasets": ["s0"]},
+        {"label": "s1", "data.name": "s1=market1501", "data.root": "data/s1",
+         "trainer.val_datasets": ["s1", "s0=market1501"]},
+    ]  # fmt: skip
+    grid = {"source": source, "loss": ["triplet", "fdp"], "seed": [0, 1]}
+    report = {"rows": ["source", "loss"], "metrics": ["mAP", "s1/rank1"], "plots": ["bars"]}
+    spec = load_spec(write_spec(tmp_path / "exp.yaml", {"base": "base.yaml", "grid": grid, "report": report}))
+    run_experiment(spec, tmp_path / "out", train=FakeTrainer(cross_domain_metrics))
+    header, rows = parse_table(write_report(tmp_path / "out").read_text())
+    assert header == ["source", "loss", "s0 mAP", "s1 mAP", "s1 R1"]
+    _, records = load_results(tmp_path / "out")
+    for row in rows:
+        for column, metric in ((2, "s0/mAP"), (3, "s1/mAP"), (4, "s1/rank1")):
+            cells = [r for r in records if [r["labels"]["source"], r["labels"]["loss"]] == row[:2]]
+            values = [r["metrics"][metric] for r in cells if metric in r["metrics"]]
+            if not values:
+                assert row[column] == "–"  # s0 cells never scored s1
+                continue
+            mean = float(np.mean(values))
+            assert row[column].strip("*").startswith(f"{100 * mean:.1f} ±"), (row, metric)
+    assert (tmp_path / "out" / "plots" / "bars.png").is_file()
+
+
+def test_report_metrics_accept_target_scores_and_reject_others(tmp_path: Path) -> None:
+    tiny_base(tmp_path / "base.yaml", tmp_path / "data")
+    for metrics in (["duke/mAP", "mAP"], ["cuhk03-labeled/rank1"]):
+        spec = {"base": "base.yaml", "grid": {"seed": [0]}, "report": {"metrics": metrics}}
+        assert load_spec(write_spec(tmp_path / "ok.yaml", spec)).report.metrics == tuple(metrics)
+    for bad in (["duke/wall_time_s"], ["du ke/mAP"], ["/mAP"]):
+        spec = {"base": "base.yaml", "grid": {"seed": [0]}, "report": {"metrics": bad}}
+        with pytest.raises(ConfigError, match=r"report\.metrics must be a list"):
+            load_spec(write_spec(tmp_path / "bad.yaml", spec))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from model_helpers import NUM_CLASSES
+from model_helpers import NUM_CLASSES, size_options
 
 from finereid.models import build_model
 
@@ -14,7 +14,7 @@ class _ModelCache(dict):
 
     def __missing__(self, name: str) -> torch.nn.Module:
         torch.manual_seed(0)
-        self[name] = build_model(name, NUM_CLASSES)
+        self[name] = build_model(name, NUM_CLASSES, **size_options(name))
         return self[name]
 
 

@@ -37,7 +37,7 @@ def test_map_size_follows_last_stride(name, last_stride, size):
 def test_unknown_backbone():
     with pytest.raises(ConfigError, match="efficientnet_lite0"):
         build_backbone("vgg16")
-    assert set(BACKBONES) == {"resnet18", "resnet50", "efficientnet_lite0"}
+    assert set(BACKBONES) == {"resnet18", "resnet50", "resnet50_ibn_a", "efficientnet_lite0"}
 
 
 def test_agw_places_nonlocal_blocks_after_last_blocks_of_stages_2_and_3(built_models):

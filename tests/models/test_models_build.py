@@ -8,7 +8,7 @@ from finereid.errors import CheckpointError, ConfigError
 from finereid.models import MODELS, build_model, model_options
 
 
-def test_registry_holds_the_seven_models():
+def test_registry_holds_every_family():
     assert set(MODELS) == {
         "bot_resnet50",
         "bot_resnet18",
@@ -17,6 +17,15 @@ def test_registry_holds_the_seven_models():
         "mgn_resnet50",
         "agw_resnet18",
         "mgn_resnet18",
+        "bot_resnet50_ibn",
+        "bot_timm",
+        "osnet_x1_0",
+        "osnet_x0_75",
+        "osnet_x0_5",
+        "osnet_x0_25",
+        "osnet_ain_x1_0",
+        "transreid_vit_small",
+        "transreid_vit_base",
     }
 
 
@@ -74,6 +83,16 @@ BAD_VALUES = [
     ("agw_resnet50", "gem_p", 0),
     ("agw_resnet50", "gem_p", "3"),
     ("mgn_resnet50", "reduction_dim", 0),
+    ("bot_resnet50", "stem_pool", "max"),
+    ("bot_timm", "pool", "max"),
+    ("bot_timm", "gem_p", -1.0),
+    ("osnet_x0_25", "embedding_dim", -1),
+    ("osnet_x0_25", "pool", "sum"),
+    ("transreid_vit_small", "stride", 17),
+    ("transreid_vit_small", "height", 8),
+    ("transreid_vit_small", "num_cameras", -2),
+    ("transreid_vit_small", "jpm", "yes"),
+    ("transreid_vit_small", "sie_weight", -1.0),
 ]
 
 
@@ -96,6 +115,14 @@ def test_missing_pretrained_path(tmp_path):
 
 
 def test_model_options_defaults():
-    assert model_options("bot_resnet50") == {"last_stride": 1, "neck_feat": "after"}
+    assert model_options("bot_resnet50") == {"last_stride": 1, "neck_feat": "after", "stem_pool": "padded"}
+    assert model_options("osnet_x0_25") == {
+        "pool": "avg",
+        "gem_p": 3.0,
+        "embedding_dim": 512,
+        "neck_feat": "after",
+    }
+    assert model_options("bot_timm")["backbone"] == "convnext_tiny"
+    assert model_options("transreid_vit_small")["num_cameras"] == 0  # 0: from the training data
     assert model_options("agw_resnet50")["gem_p"] == 3.0
     assert model_options("mgn_resnet50") == {"reduction_dim": 256}

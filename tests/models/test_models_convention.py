@@ -23,6 +23,15 @@ EXPECTED = {
     "mgn_resnet50": (2048, [256, 256, 256], 8),  # 3 global + 2 + 3 stripes
     "agw_resnet18": (512, [512], 1),
     "mgn_resnet18": (2048, [256, 256, 256], 8),
+    "bot_resnet50_ibn": (2048, [2048], 1),
+    "bot_timm": (768, [768], 1),  # default backbone convnext_tiny
+    "osnet_x1_0": (512, [512], 1),  # the 512-d FC embedding at every width
+    "osnet_x0_75": (512, [512], 1),
+    "osnet_x0_5": (512, [512], 1),
+    "osnet_x0_25": (512, [512], 1),
+    "osnet_ain_x1_0": (512, [512], 1),
+    "transreid_vit_small": (5 * 384, [384] * 5, 5),  # global + 4 JPM features, one BNNeck each
+    "transreid_vit_base": (5 * 768, [768] * 5, 5),
 }
 
 

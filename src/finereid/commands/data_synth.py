@@ -52,6 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="replace the dataset folders and attributes.json of a non-empty --out",
     )
     parser.add_argument(
+        "--masks",
+        action="store_true",
+        help="also write each picture's distinguishing-detail mask under OUT/masks/ (images unchanged)",
+    )
+    parser.add_argument(
         "--preview",
         type=Path,
         default=None,
@@ -78,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         image_size=size,
         queries_per_id=args.queries_per_id,
         overwrite=args.overwrite,
+        masks=args.masks,
     )
     if args.preview is not None:
         lookalike_grid(args.out).save(args.preview)

@@ -20,17 +20,7 @@ log = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Checkpoint, dataset, evaluation options and output file."""
     parser.add_argument("--checkpoint", type=Path, required=True, help="finereid checkpoint, e.g. best.ckpt")
-    parser.add_argument("--dataset", help="dataset name, e.g. market1501 (default: the checkpoint's)")
-    parser.add_argument("--root", type=Path, help="dataset folder (default: the checkpoint's data.root)")
-    parser.add_argument(
-        "--set", dest="overrides", nargs="+", action="extend", default=[], metavar="SECTION.KEY=VALUE",
-        help="override the checkpoint's config for this evaluation: data.* (e.g. data.root=/data/market1501 "
-             "data.options.variant=detected) and trainer.eval_distance",
-    )  # fmt: skip
-    parser.add_argument(
-        "--option", dest="options", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
-        help="dataset option, the same as --set data.options.KEY=VALUE (e.g. --option variant=detected)",
-    )  # fmt: skip
+    add_dataset_arguments(parser)
     parser.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking (Zhong et al. 2017)")
     parser.add_argument("--flip", action="store_true", help="average each embedding with its mirror image's")
     parser.add_argument(
@@ -42,6 +32,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-workers", type=int, default=2)
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     parser.add_argument("--output", type=Path, help="JSON file (default: next to the checkpoint)")
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    """--dataset, --root, --set and --option: the data a checkpoint is evaluated (or calibrated) on."""
+    parser.add_argument("--dataset", help="dataset name, e.g. market1501 (default: the checkpoint's)")
+    parser.add_argument("--root", type=Path, help="dataset folder (default: the checkpoint's data.root)")
+    parser.add_argument(
+        "--set", dest="overrides", nargs="+", action="extend", default=[], metavar="SECTION.KEY=VALUE",
+        help="override the checkpoint's config for this evaluation: data.* (e.g. data.root=/data/market1501 "
+             "data.options.variant=detected) and trainer.eval_distance",
+    )  # fmt: skip
+    parser.add_argument(
+        "--option", dest="options", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+        help="dataset option, the same as --set data.options.KEY=VALUE (e.g. --option variant=detected)",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,11 +70,22 @@ def run(args: argparse.Namespace) -> int:
     print(f"{data.name}: {result['num_query']} query, {result['num_gallery']} gallery; "
           f"rerank={args.rerank} flip={args.flip} distance={result['distance']}")  # fmt: skip
     print(format_table(result))
+    if "verification" in result:
+        print(verification_line(result["verification"]))
     print(f"written: {output}")
     return 0
 
 
 EVAL_KEYS = ("data.name", "data.root", "data.options", "trainer.eval_distance")
+
+
+def verification_line(summary: dict) -> str:
+    """One line of verification results: TPR at each reported FPR and the equal error rate."""
+    tprs = ", ".join(f"{100 * tpr:.2f} % at FPR {fpr}" for fpr, tpr in summary["tpr_at_fpr"].items())
+    return (
+        f"verification ({summary['num_genuine']} genuine / {summary['num_impostor']} impostor cross-camera "
+        f"pairs): TPR {tprs}; EER {100 * summary['eer']:.2f} %"
+    )
 
 
 def _evaluation_settings(args: argparse.Namespace):

@@ -58,8 +58,9 @@ def run_cells(args: argparse.Namespace) -> int:
         print(f"experiment {spec.name}: {len(statuses)} cells -> {out_dir}")
         for status in statuses:
             config = status.cell.config
+            names = config.data.name if isinstance(config.data.name, str) else "+".join(config.data.name)
             print(f"  {status.cell.index + 1:3d}  {status.state:8s} {status.cell.id}  "
-                  f"[{config.data.name} {config.model.name} {config.loss.metric_loss}]")  # fmt: skip
+                  f"[{names} {config.model.name} {config.loss.metric_loss}]")  # fmt: skip
         missing = _missing_roots(statuses, pending_only=False)
         if missing:
             print(f"note: dataset root(s) not found here: {', '.join(missing)}")
@@ -92,6 +93,14 @@ def _check_roots(statuses: list) -> None:
 
 
 def _missing_roots(statuses: list, pending_only: bool) -> list[str]:
-    """The cells' data.root folders that do not exist (only of unfinished cells with `pending_only`)."""
-    roots = {s.cell.config.data.root for s in statuses if not (pending_only and s.state == "done")}
+    """The cells' training and validation folders that do not exist (of unfinished cells: `pending_only`)."""
+    from finereid.config_sources import train_sources, val_sources
+
+    roots = set()
+    for status in statuses:
+        if pending_only and status.state == "done":
+            continue
+        data, trainer = status.cell.config.data, status.cell.config.trainer
+        targets = val_sources(data.name, data.root, data.options, trainer.val_datasets, trainer.val_roots)
+        roots.update(source.root for source in [*train_sources(data.name, data.root, data.options), *targets])
     return sorted(root for root in roots if not Path(root).exists())

@@ -27,13 +27,13 @@ def add_model_arguments(parser: argparse.ArgumentParser, required: bool = True) 
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def extract_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+def extract_kwargs(args: argparse.Namespace, resolve: bool = True) -> dict[str, Any]:
     """Keyword arguments of `finereid.deploy.extract_features` from the shared options."""
     return {
         "batch_size": args.batch_size,
         "num_workers": args.num_workers,
         "flip": args.flip,
-        "device": resolve_device(args.device),
+        "device": resolve_device(args.device) if resolve else args.device,
         "progress": not args.no_progress,
     }
 
@@ -85,6 +85,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["train", "query", "gallery"],
         help="dataset splits to embed (default: query gallery); ignored for folders",
     )
+    parser.add_argument(
+        "--devices", type=int, default=1, help="processes per node, each embedding a shard (DDP; default 1)"
+    )
+    parser.add_argument("--num-nodes", type=int, default=1, help="nodes, for multi-node DDP (default 1)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,8 +98,12 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.out.endswith(".npz"):
         raise ConfigError(f"--out must be a .npz file, got {args.out}")
-    loaded = model_loader(args)()
-    features = embed_source(args.images, loaded, args.split, **extract_kwargs(args))
+    if args.devices == 1 and args.num_nodes == 1:
+        features = embed_source(args.images, model_loader(args)(), args.split, **extract_kwargs(args))
+    else:
+        features = _embed_on_processes(args)
+        if features is None:
+            return 0  # not rank 0: rank 0 writes the merged file
     path = save_features(args.out, features)
     meta = features.meta
     print(
@@ -104,3 +112,16 @@ def run(args: argparse.Namespace) -> int:
         f"{meta['num_unreadable']} unreadable image(s))"
     )
     return 0
+
+
+def _embed_on_processes(args: argparse.Namespace) -> Any:
+    """Start --devices x --num-nodes processes; each embeds its shard; the merged FeatureSet on rank 0."""
+    from finereid.deploy.sharded import embed_sharded, start_processes
+    from finereid.evaluation import load_model
+
+    fabric = start_processes(args.devices, args.num_nodes, args.device)
+    loaded = load_model(
+        args.checkpoint, model_name=args.model, height=args.height, width=args.width, device=fabric.device
+    )
+    kwargs = {**extract_kwargs(args, resolve=False), "device": fabric.device}
+    return embed_sharded(fabric, args.images, loaded, args.split, **kwargs)

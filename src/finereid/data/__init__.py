@@ -1,4 +1,4 @@
-"""Datasets (layouts on disk -> ImageRecords), the P x K sampler, ReID transforms and loaders."""
+"""Datasets (layouts on disk -> ImageRecords), multi-source sets, the P x K sampler, transforms, loaders."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ from finereid.data.datasets.vehicleid import load_vehicleid
 from finereid.data.datasets.veri import load_veri
 from finereid.data.image_dataset import ImageDataset, UnreadableImageError, read_image
 from finereid.data.loaders import ReIDCollate, SeededIndexSampler, build_test_loader, build_train_loader
+from finereid.data.multi_source import SourcePart, camera_offsets, combine_sources, shift, sources_table
 from finereid.data.records import ImageRecord, ReIDDataset, relabel
 from finereid.data.sampler import RandomIdentitySampler
 from finereid.data.subset import subsample_identities, subsample_images
-from finereid.data.transforms import IMAGENET_MEAN, IMAGENET_STD, build_transforms
+from finereid.data.transforms import AUTO_AUGMENTS, IMAGENET_MEAN, IMAGENET_STD, RandomPatch, build_transforms
 from finereid.errors import ConfigError, unknown_name_error
 
 DATASETS: dict[str, Callable[..., ReIDDataset]] = {
@@ -55,23 +56,30 @@ def build_dataset(name: str, root: str | Path, **options: Any) -> ReIDDataset:
 
 
 __all__ = [
+    "AUTO_AUGMENTS",
     "DATASETS",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "ImageDataset",
     "ImageRecord",
     "RandomIdentitySampler",
+    "RandomPatch",
     "ReIDCollate",
     "ReIDDataset",
     "SeededIndexSampler",
+    "SourcePart",
     "UnreadableImageError",
     "build_dataset",
     "build_test_loader",
     "build_train_loader",
     "build_transforms",
+    "camera_offsets",
+    "combine_sources",
     "dataset_options",
     "read_image",
     "relabel",
+    "shift",
+    "sources_table",
     "subsample_identities",
     "subsample_images",
 ]

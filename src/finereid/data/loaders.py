@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -91,14 +91,20 @@ def build_train_loader(
     rank: int = 0,
     world_size: int = 1,
     skip_corrupt: bool = True,
+    datasets: Sequence[Hashable] | None = None,
     **transform_kwargs: Any,
 ) -> DataLoader:
-    """P x K training batches of this rank's identities; an unreadable image is replaced by one of its pid."""
+    """P x K training batches of this rank's identities; an unreadable image is replaced by one of its pid.
+
+    `datasets` (the dataset of each record) splits each batch's identities evenly over the datasets;
+    `transform_kwargs` go to `build_transforms` (flip, padding, erasing, the DG augmentation).
+    """
     transform = build_transforms(height, width, is_train=True, **transform_kwargs)
     dataset = ImageDataset(records, transform, skip_corrupt=skip_corrupt, substitute=True)
     identities = RandomIdentitySampler(
-        [r.pid for r in records], batch_size, num_instances, seed=seed, rank=rank, world_size=world_size
-    )
+        [r.pid for r in records], batch_size, num_instances, seed=seed, rank=rank, world_size=world_size,
+        datasets=datasets,
+    )  # fmt: skip
     return DataLoader(
         dataset,
         batch_size=batch_size,

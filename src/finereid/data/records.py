@@ -36,6 +36,20 @@ def split_statistics(records: Sequence[ImageRecord]) -> dict[str, int]:
     }
 
 
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain text table: counts right-aligned, text columns left-aligned, a rule under the header."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    counts = [i > 0 and all(row[i].isdigit() or row[i] == "-" for row in rows) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return " | ".join(
+            c.rjust(w) if right else c.ljust(w) for c, w, right in zip(cells, widths, counts, strict=True)
+        ).rstrip()
+
+    rule = "-+-".join("-" * w for w in widths)
+    return "\n".join([line(header), rule, *(line(r) for r in rows)])
+
+
 class ReIDDataset:
     """A parsed ReID dataset: train (pids relabelled 0..N-1), query and gallery (original pids)."""
 
@@ -77,14 +91,7 @@ class ReIDDataset:
             (split, str(s["ids"]), str(s["images"]), str(s["cameras"]))
             for split, s in self.statistics_dict().items()
         ]
-        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
-
-        def line(cells: Sequence[str]) -> str:
-            first = cells[0].ljust(widths[0])
-            return " | ".join([first, *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))])
-
-        rule = "-+-".join("-" * w for w in widths)
-        return "\n".join([f"{self.name} ({self.root})", line(header), rule, *(line(r) for r in rows)])
+        return f"{self.name} ({self.root})\n{text_table(header, rows)}"
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{s}={len(getattr(self, s))}" for s in SPLITS)

@@ -1,8 +1,13 @@
-"""The strong baseline's image transforms (Luo et al., 2019) on torchvision.transforms.v2."""
+"""The strong baseline's image transforms (Luo et al., 2019) on torchvision.transforms.v2.
+
+Optional domain-generalisation augmentation (off by default): colour jitter, AutoAugment / RandAugment,
+random grayscale and a random patch. Each draws from torch's generator only, so the loader's
+per-sample seeds (finereid.data.loaders) keep a resumed run identical to an uninterrupted one.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torchvision.transforms import v2
@@ -13,15 +18,56 @@ from finereid.imagenet import IMAGENET_MEAN, IMAGENET_STD
 # Random erasing as the strong baseline: area 2-40 % of the image, aspect ratio 0.3-3.3.
 ERASING_SCALE = (0.02, 0.4)
 ERASING_RATIO = (0.3, 1 / 0.3)
+# Colour jitter for domain generalisation: mild hue, since clothing colour is much of a person's identity.
+COLOR_JITTER = {"brightness": 0.2, "contrast": 0.2, "saturation": 0.2, "hue": 0.05}
+AUTO_AUGMENTS: dict[str, Callable[[], torch.nn.Module]] = {
+    "autoaugment": lambda: v2.AutoAugment(v2.AutoAugmentPolicy.IMAGENET),
+    "randaugment": lambda: v2.RandAugment(),  # 2 operations of magnitude 9 (torchvision's defaults)
+}
+# Random patch: a patch of 2-20 % of the image, aspect ratio 0.5-2, pasted at another random place.
+PATCH_SCALE = (0.02, 0.2)
+PATCH_RATIO = (0.5, 2.0)
 
 
-def _check(height: int, width: int, flip_prob: float, padding: int, erasing_prob: float) -> None:
+class RandomPatch(torch.nn.Module):
+    """With probability p, copy a random patch of the image (mirrored half the time) to another place.
+
+    The patch comes from the same image, not from a pool of earlier images as in OSNet's RandomPatch:
+    a pool would make a sample depend on what its worker loaded before, and resume would not repeat.
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """A (C, H, W) image with one patch pasted over it, or the image itself."""
+        if self.p == 0 or float(torch.rand(())) >= self.p:
+            return image
+        height, width = image.shape[-2:]
+        area = float(torch.empty(()).uniform_(*PATCH_SCALE)) * height * width
+        ratio = float(torch.empty(()).uniform_(*PATCH_RATIO))
+        h = max(1, min(height, round((area * ratio) ** 0.5)))
+        w = max(1, min(width, round((area / ratio) ** 0.5)))
+        y0, x0, y1, x1 = (int(torch.randint(0, n - size + 1, ())) for n, size in
+                          ((height, h), (width, w), (height, h), (width, w)))  # fmt: skip
+        patch = image[..., y0 : y0 + h, x0 : x0 + w].clone()
+        if float(torch.rand(())) < 0.5:
+            patch = patch.flip(-1)
+        out = image.clone()
+        out[..., y1 : y1 + h, x1 : x1 + w] = patch
+        return out
+
+
+def _check(height: int, width: int, padding: int, auto_augment: str, **probs: float) -> None:
     """One-line errors for values torchvision would reject deep inside a worker."""
     if not (isinstance(height, int) and isinstance(width, int) and height > 0 and width > 0):
         raise ConfigError(f"image size must be positive integers, got height={height!r} width={width!r}")
-    for name, p in (("flip_prob", flip_prob), ("erasing_prob", erasing_prob)):
+    for name, p in probs.items():
         if not 0.0 <= p <= 1.0:
             raise ConfigError(f"{name} must be in [0, 1], got {p!r}")
+    if auto_augment != "none" and auto_augment not in AUTO_AUGMENTS:
+        raise ConfigError(f"unknown auto_augment {auto_augment!r}; valid: none, {', '.join(AUTO_AUGMENTS)}")
     if not (isinstance(padding, int) and padding >= 0):
         raise ConfigError(f"padding must be a non-negative integer, got {padding!r}")
 
@@ -35,13 +81,21 @@ def build_transforms(
     erasing_prob: float = 0.5,
     mean: Sequence[float] = IMAGENET_MEAN,
     std: Sequence[float] = IMAGENET_STD,
+    color_jitter_prob: float = 0.0,
+    auto_augment: str = "none",
+    grayscale_prob: float = 0.0,
+    patch_prob: float = 0.0,
 ) -> v2.Compose:
-    """Train: resize, flip, pad + random crop, normalize, random erasing. Test: resize, normalize.
+    """Train: resize, flip, pad + crop, [DG augmentation], normalize, random erasing. Test: resize, normalize.
 
     Accepts a PIL image or a uint8 CHW tensor; returns a float32 CHW tensor of size height x width.
     Erased pixels are filled with `mean` after normalization, as the strong baseline's own erasing does.
+    The domain-generalisation steps run on the cropped uint8 image in this order: `auto_augment`
+    (none | autoaugment | randaugment), colour jitter, grayscale, random patch (each off at 0 / none).
     """
-    _check(height, width, flip_prob, padding, erasing_prob)
+    probs = {"flip_prob": flip_prob, "erasing_prob": erasing_prob, "color_jitter_prob": color_jitter_prob,
+             "grayscale_prob": grayscale_prob, "patch_prob": patch_prob}  # fmt: skip
+    _check(height, width, padding, auto_augment, **probs)
     if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
         raise ConfigError(f"mean and std need 3 values each (std > 0), got mean={mean!r} std={std!r}")
     steps: list[torch.nn.Module] = [v2.ToImage(), v2.Resize((height, width), antialias=True)]
@@ -50,9 +104,26 @@ def build_transforms(
             steps.append(v2.RandomHorizontalFlip(p=flip_prob))
         if padding > 0:
             steps += [v2.Pad(padding), v2.RandomCrop((height, width))]
+        steps += _generalisation_steps(color_jitter_prob, auto_augment, grayscale_prob, patch_prob)
     steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(list(mean), list(std))]
     if is_train and erasing_prob > 0:
         steps.append(
             v2.RandomErasing(p=erasing_prob, scale=ERASING_SCALE, ratio=ERASING_RATIO, value=list(mean))
         )
     return v2.Compose(steps)
+
+
+def _generalisation_steps(
+    color_jitter_prob: float, auto_augment: str, grayscale_prob: float, patch_prob: float
+) -> list[torch.nn.Module]:
+    """The domain-generalisation steps that are switched on, in their fixed order."""
+    steps: list[torch.nn.Module] = []
+    if auto_augment != "none":
+        steps.append(AUTO_AUGMENTS[auto_augment]())
+    if color_jitter_prob > 0:
+        steps.append(v2.RandomApply([v2.ColorJitter(**COLOR_JITTER)], p=color_jitter_prob))
+    if grayscale_prob > 0:
+        steps.append(v2.RandomGrayscale(p=grayscale_prob))
+    if patch_prob > 0:
+        steps.append(RandomPatch(p=patch_prob))
+    return steps

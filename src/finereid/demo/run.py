@@ -4,6 +4,8 @@ demo_report/results.json          settings, dataset summary, each run's metrics,
 demo_report/cmc.png               CMC curves of every run
 demo_report/ranked_<loss>.png     the same queries and their top-10 under each model
 demo_report/ranked_compare.png    queries each model wins by the most, one row per model
+demo_report/maps_compare.png      activation maps of every model on the same look-alike queries
+demo_report/embedding.png         t-SNE embedding map of the same identities under every model
 demo_report/runs/<loss>/          each run's directory (config, logs, best/last.ckpt, ranking.npz)
 """
 
@@ -19,6 +21,7 @@ from typing import Any
 
 from finereid.demo.data import make_writable_dir, prepare_dataset
 from finereid.demo.figures import cmc_figure, ranked_grid
+from finereid.demo.maps import write_maps
 from finereid.demo.ranked import grid_rows, lookalike_groups, pick_queries
 from finereid.demo.settings import DemoSettings, get_preset
 from finereid.errors import ConfigError
@@ -181,6 +184,7 @@ def _write_figures(
         title = f"queries on which one model beats the other by the most, one row per model\n{legend}"
         ranked_grid(rows, title).save(out / "ranked_compare.png", optimize=True)
         files["ranked_compare"] = "ranked_compare.png"
+    files.update(write_maps(out, rankings, picks, root))
     first = next(iter(rankings.values()))
     shown = [
         {"query": str(first.query_paths[q]), "pid": int(first.query_pids[q]), "why": why,

@@ -143,6 +143,43 @@ def dataset_records(
     return records, names
 
 
+def source_records(
+    source: str | Path, splits: Sequence[str] = EVAL_SPLITS, dataset_options: dict[str, Any] | None = None
+) -> tuple[list, list[str] | None, int]:
+    """Records of an image, a folder (recursive) or the `splits` of a `NAME:ROOT` dataset, in a fixed order.
+
+    Also each record's split name (datasets only, else None) and the number of non-image files skipped.
+    """
+    from finereid.data import ImageRecord
+
+    text = str(source)
+    if Path(text).exists():
+        paths, non_images = collect_images(text)
+        return [ImageRecord(p, -1, -1) for p in paths], None, non_images
+    records, split_names = dataset_records(text, splits, dataset_options)
+    return records, split_names, 0
+
+
+def feature_set(
+    records: Sequence[Any],
+    split_names: Sequence[str] | None,
+    feats: np.ndarray,
+    kept: Sequence[int],
+    meta: dict[str, Any],
+) -> FeatureSet:
+    """The FeatureSet of the readable records `kept` (their features `feats`); ids and splits for datasets."""
+    kept_records = [records[i] for i in kept]
+    labelled = split_names is not None
+    return FeatureSet(
+        features=feats,
+        paths=np.array([r.path for r in kept_records], dtype=str),
+        pids=np.array([r.pid for r in kept_records], dtype=np.int64) if labelled else None,
+        camids=np.array([r.camid for r in kept_records], dtype=np.int64) if labelled else None,
+        splits=np.array([split_names[i] for i in kept], dtype=str) if labelled else None,
+        meta={**meta, "num_images": len(kept), "num_unreadable": len(records) - len(kept)},
+    )
+
+
 def embed_source(
     source: str | Path,
     loaded: LoadedModel,
@@ -154,35 +191,19 @@ def embed_source(
 
     Pids/camids/splits are kept only for datasets.
     """
-    from finereid.data import ImageRecord
-
-    text = str(source)
-    split_names: list[str] | None = None
-    if Path(text).exists():
-        paths, non_images = collect_images(text)
-        records = [ImageRecord(p, -1, -1) for p in paths]
-    else:
-        records, split_names = dataset_records(text, splits, dataset_options)
-        non_images = 0
+    records, split_names, non_images = source_records(source, splits, dataset_options)
     feats, kept = extract_features(loaded.model, records, loaded.height, loaded.width, **extract_kwargs)
-    kept_records = [records[i] for i in kept]
-    meta = {
-        **loaded.describe(),
-        "source": text,
-        "flip": bool(extract_kwargs.get("flip", False)),
-        "num_images": len(kept),
-        "num_non_image_files": non_images,
-        "num_unreadable": len(records) - len(kept),
-    }
-    labelled = split_names is not None
-    return FeatureSet(
-        features=feats,
-        paths=np.array([r.path for r in kept_records], dtype=str),
-        pids=np.array([r.pid for r in kept_records], dtype=np.int64) if labelled else None,
-        camids=np.array([r.camid for r in kept_records], dtype=np.int64) if labelled else None,
-        splits=np.array([split_names[i] for i in kept], dtype=str) if labelled else None,
-        meta=meta,
+    return feature_set(
+        records, split_names, feats, kept, source_meta(loaded, source, non_images, extract_kwargs)
     )
+
+
+def source_meta(
+    loaded: LoadedModel, source: str | Path, non_images: int, extract_kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    """What a feature file records about how it was made: the model's summary, source, flip, skips."""
+    flip = bool(extract_kwargs.get("flip", False))
+    return {**loaded.describe(), "source": str(source), "flip": flip, "num_non_image_files": non_images}
 
 
 def features_from_source(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 import torch
@@ -64,6 +65,17 @@ def faiss_available() -> bool:
     return importlib.util.find_spec("faiss") is not None
 
 
+def import_faiss(instead: str = "use --backend torch") -> ModuleType:
+    """The faiss module, or a one-line error naming the extra to install and what to do `instead`."""
+    # faiss's loader logs each CPU-specific build it fails to find at INFO level: not the user's concern
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+    try:
+        import faiss
+    except ImportError:
+        raise FinereidError(f"faiss is not installed: pip install 'finereid[faiss]' or {instead}") from None
+    return faiss
+
+
 def _check_inputs(query: np.ndarray, gallery: np.ndarray, top_k: int, metric: str) -> None:
     """Reject shapes, sizes and names that would otherwise fail deep inside torch or faiss."""
     if metric not in DISTANCES:
@@ -82,19 +94,19 @@ def _check_inputs(query: np.ndarray, gallery: np.ndarray, top_k: int, metric: st
         )
 
 
-def _finite_or_raise(x: torch.Tensor, what: str) -> None:
+def check_finite(x: torch.Tensor, what: str) -> None:
     """One-line error for NaN/inf features instead of silently wrong rankings."""
     if not bool(torch.isfinite(x).all()):
         raise FinereidError(f"{what} features contain NaN or infinite values")
 
 
-def _rows(array: np.ndarray, rows: slice) -> np.ndarray:
+def float32_rows(array: np.ndarray, rows: slice) -> np.ndarray:
     """A float32, C-contiguous, writable block of rows (read-only memmaps are copied chunk by chunk)."""
     block = np.ascontiguousarray(array[rows], dtype=np.float32)
     return block if block.flags.writeable else block.copy()
 
 
-def _finish(dist: torch.Tensor, index: torch.Tensor, metric: str, backend: str) -> SearchResult:
+def finish_result(dist: torch.Tensor, index: torch.Tensor, metric: str, backend: str) -> SearchResult:
     """Mark empty slots, move to numpy."""
     index = torch.where(torch.isinf(dist), torch.full_like(index, -1), index)
     return SearchResult(
@@ -130,14 +142,14 @@ def search_torch(
     _check_inputs(query, gallery, top_k, metric)
     num_q, num_g = query.shape[0], gallery.shape[0]
     k = min(top_k, num_g)
-    q_all = torch.from_numpy(_rows(query, slice(None))).to(device)
-    _finite_or_raise(q_all, "query")
+    q_all = torch.from_numpy(float32_rows(query, slice(None))).to(device)
+    check_finite(q_all, "query")
     best_d = torch.full((num_q, k), float("inf"), device=device)
     best_i = torch.full((num_q, k), -1, dtype=torch.int64, device=device)
     for g0 in range(0, num_g, gallery_chunk):
         g_slice = slice(g0, min(g0 + gallery_chunk, num_g))
-        g = torch.from_numpy(_rows(gallery, g_slice)).to(device)
-        _finite_or_raise(g, "gallery")
+        g = torch.from_numpy(float32_rows(gallery, g_slice)).to(device)
+        check_finite(g, "gallery")
         measure = build_distance(metric, g)  # finereid.metrics owns every distance
         kk = min(k, g.shape[0])
         for q0 in range(0, num_q, query_chunk):
@@ -152,7 +164,7 @@ def search_torch(
             cand_i = torch.where(cand_i < 0, torch.full_like(cand_i, num_g), cand_i)
             cand_d, cand_i = lexsort_rows(cand_d, cand_i)
             best_d[q_slice], best_i[q_slice] = cand_d[:, :k], cand_i[:, :k]
-    return _finish(best_d, best_i, metric, "torch")
+    return finish_result(best_d, best_i, metric, "torch")
 
 
 def search_faiss(
@@ -171,14 +183,7 @@ def search_faiss(
     With junk exclusion, faiss is asked for k + (largest same-pid-same-camera group) neighbours so that the
     k survivors are exact. The index holds a float32 copy of the gallery.
     """
-    # faiss's loader logs each CPU-specific build it fails to find at INFO level: not the user's concern
-    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
-    try:
-        import faiss
-    except ImportError as exc:
-        raise FinereidError(
-            "faiss is not installed: pip install 'finereid[faiss]' or use --backend torch"
-        ) from exc
+    faiss = import_faiss()
     metric = renamed_distance(distance, metric)
     query = query.detach().cpu().numpy() if isinstance(query, torch.Tensor) else np.asarray(query)
     if isinstance(gallery, torch.Tensor):
@@ -188,8 +193,8 @@ def search_faiss(
     k = min(top_k, num_g)
     index = faiss.IndexFlatIP(gallery.shape[1]) if metric == "cosine" else faiss.IndexFlatL2(gallery.shape[1])
     for g0 in range(0, num_g, gallery_chunk):
-        g = _rows(gallery, slice(g0, g0 + gallery_chunk))
-        _finite_or_raise(torch.from_numpy(g), "gallery")
+        g = float32_rows(gallery, slice(g0, g0 + gallery_chunk))
+        check_finite(torch.from_numpy(g), "gallery")
         if metric == "cosine":
             g = g.copy()  # normalize_L2 works in place: never touch the caller's array
             faiss.normalize_L2(g)
@@ -198,26 +203,39 @@ def search_faiss(
     out_d, out_i = [], []
     for q0 in range(0, num_q, query_chunk):
         q_slice = slice(q0, min(q0 + query_chunk, num_q))
-        q = _rows(query, q_slice).copy()
-        _finite_or_raise(torch.from_numpy(q), "query")
+        q = float32_rows(query, q_slice).copy()
+        check_finite(torch.from_numpy(q), "query")
         if metric == "cosine":
             faiss.normalize_L2(q)
         d, i = index.search(q, fetch)
-        dist, idx = torch.from_numpy(d), torch.from_numpy(i.astype(np.int64))
+        dist = torch.from_numpy(d)
         dist = 1.0 - dist if metric == "cosine" else dist.clamp_min(0.0).sqrt()  # faiss gives squared L2
-        empty = idx < 0
-        if junk is not None:
-            g_pid = torch.as_tensor(np.asarray(junk.gallery_pids, dtype=np.int64))[idx.clamp_min(0)]
-            g_cam = torch.as_tensor(np.asarray(junk.gallery_camids, dtype=np.int64))[idx.clamp_min(0)]
-            q_pid = torch.as_tensor(np.asarray(junk.query_pids[q_slice], dtype=np.int64))[:, None]
-            q_cam = torch.as_tensor(np.asarray(junk.query_camids[q_slice], dtype=np.int64))[:, None]
-            empty |= (g_pid == q_pid) & (g_cam == q_cam)
-        dist = dist.masked_fill(empty, float("inf"))
-        idx = idx.masked_fill(empty, num_g)
-        dist, idx = lexsort_rows(dist, idx)
-        out_d.append(dist[:, :k])
-        out_i.append(idx[:, :k])
-    return _finish(torch.cat(out_d), torch.cat(out_i), metric, "faiss")
+        dist, idx = keep_top(dist, torch.from_numpy(i.astype(np.int64)), k, num_g, junk, q_slice)
+        out_d.append(dist)
+        out_i.append(idx)
+    return finish_result(torch.cat(out_d), torch.cat(out_i), metric, "faiss")
+
+
+def keep_top(
+    dist: torch.Tensor,
+    idx: torch.Tensor,
+    k: int,
+    num_g: int,
+    junk: SameCameraJunk | None = None,
+    q_slice: slice = slice(None),
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k best of faiss candidates (-1 = none) by the tie rule, junk of the queries `q_slice` dropped."""
+    empty = idx < 0
+    if junk is not None:
+        g_pid = torch.as_tensor(np.asarray(junk.gallery_pids, dtype=np.int64))[idx.clamp_min(0)]
+        g_cam = torch.as_tensor(np.asarray(junk.gallery_camids, dtype=np.int64))[idx.clamp_min(0)]
+        q_pid = torch.as_tensor(np.asarray(junk.query_pids[q_slice], dtype=np.int64))[:, None]
+        q_cam = torch.as_tensor(np.asarray(junk.query_camids[q_slice], dtype=np.int64))[:, None]
+        empty |= (g_pid == q_pid) & (g_cam == q_cam)
+    dist = dist.masked_fill(empty, float("inf"))
+    idx = idx.masked_fill(empty, num_g)
+    dist, idx = lexsort_rows(dist, idx)
+    return dist[:, :k], idx[:, :k]
 
 
 # backend name -> search function; "auto" picks faiss when installed, else torch.

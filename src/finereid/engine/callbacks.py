@@ -124,5 +124,10 @@ class EpochSummary(Callback):
         if getattr(pl_module, "last_val_epoch", None) == trainer.current_epoch and pl_module.last_val_metrics:
             val = pl_module.last_val_metrics
             parts.append(" ".join(f"{k} {100 * val[k]:.1f}" for k in ("rank1", "mAP", "mINP")))
+            targets = getattr(pl_module, "last_val_targets", {})
+            if targets:
+                parts.append(
+                    "mAP " + " ".join(f"{label} {100 * m['mAP']:.1f}" for label, m in targets.items())
+                )
         parts.append(f"{total:.1f}s, train {self._epoch_images / max(seconds, 1e-9):.0f} img/s")
         log.info(" | ".join(parts))

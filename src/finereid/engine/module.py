@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from finereid.config import Config, config_from_dict
+from finereid.engine.finetune import drop_backbone_grads, hold_backbone, load_init_weights
 from finereid.engine.schedule import WarmupMultiStepLR
 from finereid.engine.scoring import gather_ranks
 from finereid.errors import ConfigError, FinereidError
@@ -33,7 +34,9 @@ class ReIDModule(pl.LightningModule):
     Training: identity loss (label-smoothed cross-entropy on every logits entry), the metric loss
     chosen by name (on every feature entry), optional center loss whose centers have their own SGD
     optimizer. Validation: embeddings of query + gallery (sharded over ranks, gathered), scored with
-    `finereid.evaluation.score` and logged as val/rank1, val/rank5, val/rank10, val/mAP, val/mINP.
+    `finereid.evaluation.score` and logged as val/rank1, val/rank5, val/rank10, val/mAP, val/mINP; with
+    several validation targets (one loader each) every target is scored and logged as val/<label>/<key>
+    too, and val/<key> holds the data module's `best_index` target (the one best.ckpt follows).
 
     The hyper-parameters saved in checkpoints are exactly the two arguments: the config as a dict (its
     sections and keys, with their config names) and the number of identity classes.
@@ -49,10 +52,13 @@ class ReIDModule(pl.LightningModule):
         if loss.metric_loss not in METRIC_LOSSES or loss.metric_loss == "center":
             valid = sorted(METRIC_LOSSES - {"center"})
             raise ConfigError(f"unknown loss.metric_loss {loss.metric_loss!r}; valid: {', '.join(valid)}")
+        fine_tune = model.init_from is not None  # its weights replace ImageNet's: do not read those
         self.model = build_model(
-            model.name, num_classes, pretrained=model.pretrained, pretrained_path=model.pretrained_path,
-            **model.options,
+            model.name, num_classes, pretrained="none" if fine_tune else model.pretrained,
+            pretrained_path=None if fine_tune else model.pretrained_path, **model.options,
         )  # fmt: skip
+        if fine_tune:
+            load_init_weights(self.model, model.init_from, model.name)
         self.id_loss = build_loss("cross_entropy", num_classes=num_classes, epsilon=loss.label_smoothing)
         self.metric_loss = build_loss(loss.metric_loss, **loss.metric_loss_kwargs)
         self.center_losses = nn.ModuleList()
@@ -60,8 +66,9 @@ class ReIDModule(pl.LightningModule):
             self.center_losses.extend(
                 build_loss("center", num_classes=num_classes, feat_dim=d) for d in self.model.feature_dims
             )
-        self._val_outputs: list[dict[str, Tensor]] = []
+        self._val_outputs: dict[int, list[dict[str, Tensor]]] = {}  # per validation loader
         self.last_val_metrics: dict[str, Any] | None = None
+        self.last_val_targets: dict[str, dict[str, Any]] = {}  # label -> metrics, with named targets
         self.last_val_epoch: int | None = None
 
     @classmethod
@@ -76,7 +83,9 @@ class ReIDModule(pl.LightningModule):
         """
         checkpoint = read_checkpoint(checkpoint_path)
         config, num_classes = checkpoint_config(checkpoint, checkpoint_path)
-        module = cls(config.replace(model={"pretrained": "none", "pretrained_path": None}), num_classes)
+        # the state dict holds every weight: read no ImageNet file and no init_from checkpoint
+        no_initial_weights = {"pretrained": "none", "pretrained_path": None, "init_from": None}
+        module = cls(config.replace(model=no_initial_weights), num_classes)
         module.load_state_dict(checkpoint["state_dict"], strict=True)
         return module.to(map_location) if map_location is not None else module
 
@@ -89,13 +98,21 @@ class ReIDModule(pl.LightningModule):
         images, pids = batch["images"], batch["pids"]
         if images.shape[0] < 2:  # every image of the batch was unreadable
             return None
-        terms = self._loss_terms(self.model(images), pids)
+        head_only = self.current_epoch < self.config.model.freeze_epochs
+        if head_only:
+            hold_backbone(self.model)
+        # camera ids only reach models that declare they use them (TransReID's SIE); inference is images only
+        uses_camids = getattr(self.model, "uses_camids", False)
+        output = self.model(images, camids=batch["camids"]) if uses_camids else self.model(images)
+        terms = self._loss_terms(output, pids)
         loss = sum(terms.values())
         self._stop_if_not_finite(loss, terms, batch_idx)
         optimizers = self._optimizer_list()
         for optimizer in optimizers:
             optimizer.zero_grad()
         self.manual_backward(loss)
+        if head_only:
+            drop_backbone_grads(self.model)
         if len(optimizers) > 1:  # centers learn from the unweighted center loss (strong baseline)
             for param in self.center_losses.parameters():
                 if param.grad is not None:
@@ -122,6 +139,10 @@ class ReIDModule(pl.LightningModule):
         """Log the learning rate this epoch trains with."""
         lr = self._optimizer_list()[0].param_groups[0]["lr"]
         self.log("train/lr", lr, on_step=False, on_epoch=True, sync_dist=True)
+        freeze = self.config.model.freeze_epochs
+        if freeze and self.current_epoch in (0, freeze) and self.trainer.is_global_zero:
+            state = "only the head trains" if self.current_epoch == 0 else "the backbone trains again"
+            log.info("epoch %d: %s (model.freeze_epochs=%d)", self.current_epoch + 1, state, freeze)
 
     def on_train_epoch_end(self) -> None:
         """Step the per-epoch learning-rate schedule."""
@@ -136,11 +157,11 @@ class ReIDModule(pl.LightningModule):
             for buffer in self.model.buffers():
                 torch.distributed.broadcast(buffer, src=0)
 
-    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        """Embed one batch of query/gallery images and keep (features, pids, camids, global indices)."""
+    def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
+        """Embed one batch of a target's query/gallery images; keep (features, pids, camids, indices)."""
         if batch["images"].shape[0] == 0:
             return
-        self._val_outputs.append(
+        self._val_outputs.setdefault(dataloader_idx, []).append(
             {
                 "feats": self.model(batch["images"]).float(),
                 "pids": batch["pids"],
@@ -150,11 +171,27 @@ class ReIDModule(pl.LightningModule):
         )
 
     def on_validation_epoch_end(self) -> None:
-        """Gather every rank's embeddings, score query vs gallery, log the metrics, free the features."""
-        num_query = getattr(self.trainer.datamodule, "num_query", None)
-        if num_query is None:
-            raise ConfigError("ReIDModule validation needs a ReIDDataModule (query + gallery, num_query)")
-        outputs, self._val_outputs = self._val_outputs, []
+        """Gather every rank's embeddings, score each target's query vs gallery, log, free the features."""
+        datamodule = self.trainer.datamodule
+        counts = getattr(datamodule, "val_num_query", None)
+        if counts is None:
+            raise ConfigError("ReIDModule validation needs a ReIDDataModule (query + gallery, val_num_query)")
+        outputs, self._val_outputs = self._val_outputs, {}
+        results = [self._score_target(outputs.get(i, []), num_query) for i, num_query in enumerate(counts)]
+        result = results[datamodule.best_index]
+        # after fit, trainer.validate sees current_epoch = epochs done; name the last trained epoch instead
+        fitting = self.trainer.state.fn == "fit"
+        self.last_val_metrics = result
+        self.last_val_epoch = self.current_epoch if fitting else max(self.current_epoch - 1, 0)
+        logged = {f"val/{key}": float(result[key]) for key in SCORE_KEYS}
+        if datamodule.named_targets:
+            self.last_val_targets = dict(zip(datamodule.val_labels, results, strict=True))
+            for label, target in self.last_val_targets.items():
+                logged.update({f"val/{label}/{key}": float(target[key]) for key in SCORE_KEYS})
+        self.log_dict(logged, sync_dist=True)
+
+    def _score_target(self, outputs: list[dict[str, Tensor]], num_query: int) -> dict[str, Any]:
+        """One target's metrics from this rank's kept batches (ranks gathered, put back in record order)."""
         feat_dim = self.model.feature_dim
         local = {
             "feats": torch.cat([o["feats"] for o in outputs]) if outputs else self._empty(0, feat_dim),
@@ -167,7 +204,7 @@ class ReIDModule(pl.LightningModule):
         order = torch.argsort(merged["indices"])
         merged = {key: value[order] for key, value in merged.items()}
         is_query = merged["indices"] < num_query
-        result = score(
+        return score(
             merged["feats"][is_query],
             merged["feats"][~is_query],
             merged["pids"][is_query],
@@ -176,11 +213,6 @@ class ReIDModule(pl.LightningModule):
             merged["camids"][~is_query],
             distance=self.config.trainer.eval_distance,
         ).to_dict()
-        # after fit, trainer.validate sees current_epoch = epochs done; name the last trained epoch instead
-        fitting = self.trainer.state.fn == "fit"
-        self.last_val_metrics = result
-        self.last_val_epoch = self.current_epoch if fitting else max(self.current_epoch - 1, 0)
-        self.log_dict({f"val/{key}": float(result[key]) for key in SCORE_KEYS}, sync_dist=True)
 
     def configure_optimizers(self) -> tuple[list[torch.optim.Optimizer], list[dict[str, Any]]]:
         """Main optimizer (model + metric-loss parameters) with the warm-up/step schedule; SGD for centers."""

@@ -23,6 +23,8 @@ from finereid.engine.datamodule import ReIDDataModule
 from finereid.engine.module import NonFiniteLossError, ReIDModule
 from finereid.errors import CheckpointError, ConfigError
 from finereid.files import CONFIG_FILE, LAST_CHECKPOINT, METRICS_FILE, atomic_write_json, remove_partial_files
+from finereid.metrics import SCORE_KEYS
+from finereid.models import fill_data_options
 from finereid.runtime import is_rank_zero
 
 log = logging.getLogger(__name__)
@@ -49,9 +51,13 @@ def run_training(
     _one_line_per_lightning_message()
     _prepare_run_dir(run_dir, config)
     pl.seed_everything(config.trainer.seed, workers=False, verbose=False)
-    datamodule = ReIDDataModule(config.data, seed=config.trainer.seed)
+    t = config.trainer
+    datamodule = ReIDDataModule(config.data, t.seed, t.val_datasets, t.val_roots, t.best_val_dataset)
     datamodule.setup("fit")
-    module = build_module(config, datamodule.num_classes)
+    built = with_data_options(config, datamodule)
+    if resume and built.model.init_from is not None:  # last.ckpt holds every weight: read no init file again
+        built = built.replace(model={"init_from": None, "pretrained": "none", "pretrained_path": None})
+    module = build_module(built, datamodule.num_classes)
     summary, checkpoints = EpochSummary(), RunCheckpoints(run_dir)
     trainer = build_trainer(config, run_dir, [summary, checkpoints, *callbacks])
     start = time.perf_counter()
@@ -78,6 +84,18 @@ def run_training(
 def build_module(config: Config, num_classes: int) -> ReIDModule:
     """The LightningModule for `config`: it reads every recipe value from the config itself."""
     return ReIDModule(config, num_classes)
+
+
+def with_data_options(config: Config, datamodule: ReIDDataModule) -> Config:
+    """The config the model is built from (and its checkpoints store): the model options the training data
+    decides filled in, for models that take them (input size, camera count; `models.fill_data_options`).
+    config.yaml keeps the options as given, so a rerun or resume compares what the user wrote."""
+    cameras = max((r.camid for r in datamodule.train_records), default=-1) + 1
+    data = config.data
+    options = fill_data_options(
+        config.model.name, config.model.options, height=data.height, width=data.width, num_cameras=cameras
+    )
+    return config if options == config.model.options else config.replace(model={"options": options})
 
 
 def build_trainer(config: Config, run_dir: Path, callbacks: Sequence[Callback]) -> pl.Trainer:
@@ -158,9 +176,21 @@ def _final_metrics(
     wall_time: float,
     resumed: bool,
 ) -> dict[str, Any]:
-    """metrics.json content: final CMC/mAP/mINP, best mAP, wall time and training throughput."""
+    """metrics.json content: final CMC/mAP/mINP, best mAP, wall time and training throughput.
+
+    With named validation targets the top-level scores are those of the target best.ckpt follows, and
+    each target adds `<label>/<key>` scores plus the `val_datasets` and `best_val_dataset` labels.
+    """
     final = dict(module.last_val_metrics or {})
     seconds = summary.train_seconds
+    targets = module.last_val_targets
+    if targets:
+        labels = list(targets)
+        best = config.trainer.best_val_dataset or labels[0]
+        final.update({"val_datasets": labels, "best_val_dataset": best})
+        final.update(
+            {f"{label}/{key}": scores[key] for label, scores in targets.items() for key in SCORE_KEYS}
+        )
     return {
         **final,
         "epochs": config.trainer.max_epochs,

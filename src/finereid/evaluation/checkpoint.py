@@ -9,6 +9,7 @@ hyper-parameters were the flat keyword arguments of the old ReIDModule (`model_n
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,13 @@ from torch import nn
 
 from finereid.config import Config, config_from_dict, load_config
 from finereid.errors import CheckpointError, FinereidError
-from finereid.files import CONFIG_FILE, load_checkpoint_file
+from finereid.files import CONFIG_FILE, atomic_save, load_checkpoint_file
 from finereid.models import MODELS, build_model
 
 log = logging.getLogger(__name__)
 
 CONFIG_KEY, CLASSES_KEY = "config", "num_classes"  # the hyper-parameters ReIDModule saves
+CALIBRATION_KEY = "finereid"  # top-level checkpoint entry `finereid calibrate` writes
 MODEL_PREFIX = "model."  # ReIDModule keeps the network in `self.model`
 # finereid 0.1 hyper-parameter -> config key (section.key)
 LEGACY_HPARAMS = {
@@ -52,6 +54,36 @@ LEGACY_HPARAMS = {
 }
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """A distance threshold for "same person": pairs below it are accepted, at `target_fpr` on `dataset`."""
+
+    threshold: float
+    target_fpr: float
+    distance: str
+    tpr: float | None = None
+    fpr: float | None = None
+    dataset: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry stored in checkpoints and exported files."""
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str | Path) -> Calibration:
+        """Read a stored entry; anything malformed is a one-line CheckpointError."""
+        try:
+            calibration = cls(**{k: data[k] for k in data if k in cls.__dataclass_fields__})
+        except (TypeError, KeyError) as exc:
+            raise CheckpointError(f"{source}: malformed calibration entry ({exc})") from None
+        numbers = (calibration.threshold, calibration.target_fpr)
+        if not all(isinstance(v, int | float) and math.isfinite(v) and v >= 0 for v in numbers):
+            raise CheckpointError(f"{source}: calibration threshold/target_fpr are not numbers >= 0: {data}")
+        if calibration.distance not in ("euclidean", "cosine"):
+            raise CheckpointError(f"{source}: calibration distance {calibration.distance!r} is unknown")
+        return calibration
+
+
 @dataclass
 class LoadedModel:
     """An eval-mode model plus what inference needs to feed it and compare its embeddings."""
@@ -66,6 +98,7 @@ class LoadedModel:
     distance: str
     path: Path
     config: Config
+    calibration: Calibration | None = None
 
     @property
     def feature_dim(self) -> int:
@@ -84,6 +117,7 @@ class LoadedModel:
             "mean": list(self.mean),
             "std": list(self.std),
             "distance": self.distance,
+            **({"calibration": self.calibration.to_dict()} if self.calibration else {}),
         }
 
 
@@ -172,5 +206,22 @@ def load_model(
     model.eval().to(device)
     log.info("loaded %s (%s, %d classes, input %dx%d)", path, name, num_classes, *size)
     return LoadedModel(
-        model, name, num_classes, size[0], size[1], mean, std, config.trainer.eval_distance, path, config
-    )
+        model, name, num_classes, size[0], size[1], mean, std, config.trainer.eval_distance, path, config,
+        read_calibration(checkpoint, path),
+    )  # fmt: skip
+
+
+def read_calibration(checkpoint: dict[str, Any], path: str | Path) -> Calibration | None:
+    """The checkpoint's calibrated threshold, or None when `finereid calibrate` never ran on it."""
+    entry = checkpoint.get(CALIBRATION_KEY)
+    if not isinstance(entry, dict) or "threshold" not in entry:
+        return None
+    return Calibration.from_dict(entry, path)
+
+
+def save_calibration(path: str | Path, calibration: Calibration) -> Path:
+    """Store `calibration` in the checkpoint at `path` (atomically: a reader sees the old or new file)."""
+    checkpoint = read_checkpoint(path)
+    checkpoint_config(checkpoint, path)  # refuse anything load_model would refuse, before writing
+    checkpoint[CALIBRATION_KEY] = {**(checkpoint.get(CALIBRATION_KEY) or {}), **calibration.to_dict()}
+    return atomic_save(checkpoint, path)

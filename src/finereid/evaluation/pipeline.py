@@ -26,10 +26,9 @@ from finereid.files import BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT, RANKIN
 from finereid.metrics import (
     SCORE_KEYS,
     RankResult,
-    compute_distmat,
+    VerificationResult,
     evaluate_features,
-    evaluate_rank,
-    re_ranking,
+    evaluate_verification,
 )
 from finereid.runtime import resolve_device
 
@@ -38,10 +37,15 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Evaluation:
-    """What one evaluation produced: the metrics (rank1 ... mINP, cmc, settings) and the ranked lists."""
+    """What one evaluation produced: the metrics (rank1 ... mINP, cmc, settings) and the ranked lists.
+
+    `verification` holds the full genuine/impostor distance histograms (thresholds at any FPR) when they
+    were computed; `metrics["verification"]` is their summary.
+    """
 
     metrics: dict[str, Any]
     ranking: Ranking
+    verification: VerificationResult | None = None
 
 
 def score(
@@ -57,21 +61,15 @@ def score(
     top_k: int = 0,
     max_rank: int = 50,
 ) -> RankResult:
-    """Market-protocol CMC/mAP/mINP of query vs gallery embeddings (chunked; optionally re-ranked).
+    """Market-protocol CMC/mAP/mINP of query vs gallery embeddings (optionally re-ranked), chunked.
 
-    With `top_k`, the result also holds each query's ranked list from the same distances.
+    Re-ranking is k-reciprocal (k1=20, k2=6, lambda=0.3), scored a query chunk at a time. With `top_k`,
+    the result also holds each query's ranked list from the same distances.
     """
-    if not rerank:
-        return evaluate_features(
-            query_feats, gallery_feats, q_pids, g_pids, q_camids, g_camids,
-            distance=distance, max_rank=max_rank, top_k=top_k,
-        )  # fmt: skip
-    distmat = re_ranking(
-        compute_distmat(query_feats, gallery_feats, distance),
-        compute_distmat(query_feats, query_feats, distance),
-        compute_distmat(gallery_feats, gallery_feats, distance),
-    )
-    return evaluate_rank(distmat, q_pids, g_pids, q_camids, g_camids, max_rank=max_rank, top_k=top_k)
+    return evaluate_features(
+        query_feats, gallery_feats, q_pids, g_pids, q_camids, g_camids,
+        distance=distance, max_rank=max_rank, top_k=top_k, rerank=rerank,
+    )  # fmt: skip
 
 
 def evaluate_model(
@@ -114,8 +112,13 @@ def rank_features(
     rerank: bool = False,
     top_k: int = 10,
     meta: dict[str, Any] | None = None,
+    verification: bool = True,
 ) -> Evaluation:
-    """Score labelled query/gallery records by their features: metrics plus every query's ranked list."""
+    """Score labelled query/gallery records by their features: metrics plus every query's ranked list.
+
+    With `verification`, also the ROC, TPR@FPR and EER of every cross-camera pair under the plain
+    (never re-ranked) distance: `metrics["verification"]`.
+    """
     result = score(
         query_feats,
         gallery_feats,
@@ -126,9 +129,14 @@ def rank_features(
     )
     settings = {**(meta or {}), "distance": distance, "rerank": rerank,
                 "num_query": len(query), "num_gallery": len(gallery)}  # fmt: skip
-    metrics = {**result.to_dict(), **settings}
+    scores = result.to_dict()
+    pairs = None
+    if verification:
+        pairs = evaluate_verification(query_feats, gallery_feats, *_ids(query, gallery), distance=distance)
+        scores["verification"] = pairs.to_dict()
+    metrics = {**scores, **settings}
     return Evaluation(
-        metrics, build_ranking(query, gallery, result.ranked, {**settings, "metrics": result.to_dict()})
+        metrics, build_ranking(query, gallery, result.ranked, {**settings, "metrics": scores}), pairs
     )
 
 
@@ -148,15 +156,27 @@ def evaluate_checkpoint(
     """
     target = resolve_device(device)
     loaded = load_model(checkpoint, device=target)
-    data = loaded.config.data
-    name, root = dataset or data.name, root if root is not None else data.root
-    if not str(root):
-        raise ConfigError(f"{checkpoint}: no dataset root stored in the checkpoint; pass --root")
-    options = dict(options if options is not None else (data.options if name == data.name else {}))
-    evaluation = evaluate_model(loaded, build_dataset(name, root, **options), device=target, **kwargs)
+    evaluation = evaluate_model(
+        loaded, checkpoint_dataset(loaded, dataset, root, options), device=target, **kwargs
+    )
     if ranking_path is not None:
         save_ranking(ranking_path, evaluation.ranking)
     return evaluation.metrics
+
+
+def checkpoint_dataset(
+    loaded: LoadedModel,
+    dataset: str | None = None,
+    root: str | Path | None = None,
+    options: dict[str, Any] | None = None,
+) -> ReIDDataset:
+    """Dataset `dataset` at `root` (default: the one the checkpoint was trained on, with its options)."""
+    data = loaded.config.data
+    name, root = dataset or data.name, root if root is not None else data.root
+    if not str(root):
+        raise ConfigError(f"{loaded.path}: no dataset root stored in the checkpoint; pass --root")
+    options = dict(options if options is not None else (data.options if name == data.name else {}))
+    return build_dataset(name, root, **options)
 
 
 def evaluate_run(run_dir: str | Path, checkpoint: str | Path | None = None, **kwargs: Any) -> Path:

@@ -10,7 +10,14 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from finereid.experiments.results import HEADERS, RATES, column_title, ordered_keys, summarize
+from finereid.experiments.results import (
+    column_title,
+    expand_targets,
+    header,
+    is_rate,
+    ordered_keys,
+    summarize,
+)
 from finereid.experiments.spec import slug
 from finereid.reports.plots import MAX_CMC_RANK, cmc_figure
 
@@ -57,7 +64,10 @@ def tick_rotation(labels: Sequence[str], fig_width_in: float, char_width_in: flo
 
 def _bars(plan: dict[str, Any], records: Sequence[dict], rows: list[str], title: str, path: Path) -> Path:
     """Grouped bars: one group per row, one bar per rate metric, error bars = std over the averaged axes."""
-    metrics = [m for m in plan["report"]["metrics"] if m in RATES] or ["rank1", "mAP"]
+    metrics = [m for m in expand_targets(plan["report"]["metrics"], records) if is_rate(m)] or [
+        "rank1",
+        "mAP",
+    ]
     stats = {m: summarize(records, rows, m) for m in metrics}
     keys = ordered_keys(plan, rows, {k for s in stats.values() for k in s})
     fig = Figure(figsize=(max(5.0, 0.9 * len(keys) * len(metrics) / 2 + 2), 4), layout="constrained")
@@ -67,7 +77,7 @@ def _bars(plan: dict[str, Any], records: Sequence[dict], rows: list[str], title:
         xs = [k + (i - (len(metrics) - 1) / 2) * width for k in range(len(keys))]
         means = [100 * stats[metric][k].mean if k in stats[metric] else 0.0 for k in keys]
         errs = [100 * (stats[metric][k].std or 0.0) if k in stats[metric] else 0.0 for k in keys]
-        ax.bar(xs, means, width, yerr=errs, capsize=3, label=HEADERS[metric])
+        ax.bar(xs, means, width, yerr=errs, capsize=3, label=header(metric))
     labels = [_row_name(k, "\n") for k in keys]
     rotation = tick_rotation(labels, fig.get_figwidth())
     ax.set_xticks(range(len(keys)), labels, rotation=rotation, ha="right" if rotation else "center")

@@ -14,11 +14,12 @@ from typing import Any
 
 from finereid.experiments.plots import write_plots
 from finereid.experiments.results import (
-    HEADERS,
     LOWER_IS_BETTER,
     Stat,
     column_title,
+    expand_targets,
     format_stat,
+    header,
     load_results,
     ordered_keys,
     summarize,
@@ -33,16 +34,17 @@ PLOTS_DIR = "plots"
 def results_table(plan: dict[str, Any], records: Sequence[dict[str, Any]]) -> str:
     """The main Markdown table: one row per row-axes combination, one column per (column combo, metric)."""
     report = plan["report"]
-    rows, columns, metrics = report["rows"], report["columns"], report["metrics"]
+    rows, columns = report["rows"], report["columns"]
+    metrics = expand_targets(report["metrics"], records)
     stats = {m: summarize(records, [*rows, *columns], m) for m in metrics}
     present = {k for s in stats.values() for k in s}
     row_keys = ordered_keys(plan, rows, {k[: len(rows)] for k in present})
     col_keys = ordered_keys(plan, columns, {k[len(rows) :] for k in present})
-    header = [*rows] if rows else ["runs"]
-    header += [" ".join([*column_title(columns, c), HEADERS[m]]) for c in col_keys for m in metrics]
+    titles = [*rows] if rows else ["runs"]
+    titles += [" ".join([*column_title(columns, c), header(m)]) for c in col_keys for m in metrics]
     best = {(c, m): _best([stats[m][(*r, *c)].mean for r in row_keys if (*r, *c) in stats[m]], m)
             for c in col_keys for m in metrics}  # fmt: skip
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)]
     for r in row_keys:
         cells = list(r) if rows else ["all"]
         for c in col_keys:
@@ -57,9 +59,9 @@ def results_table(plan: dict[str, Any], records: Sequence[dict[str, Any]]) -> st
 def cells_table(plan: dict[str, Any], records: Sequence[dict[str, Any]]) -> str:
     """Every finished cell with its own metrics and wall time (no averaging)."""
     axes = [a["display"] for a in plan["axes"]]
-    metrics = [m for m in plan["report"]["metrics"] if m != "wall_time_s"]
-    header = ["cell", *axes, *(HEADERS[m] for m in metrics), "time (s)"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    metrics = [m for m in expand_targets(plan["report"]["metrics"], records) if m != "wall_time_s"]
+    titles = ["cell", *axes, *(header(m) for m in metrics), "time (s)"]
+    lines = ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)]
     for r in sorted(records, key=lambda r: r["index"]):
         values = [_one(r["metrics"].get(m), m) for m in metrics]
         wall = r["metrics"].get("wall_time_s")

@@ -1,7 +1,8 @@
 """An experiment's results as data: the plan and finished cells of a directory, grouped into mean ± std.
 
 Shared by the Markdown tables (report.py) and the figures (plots.py), which import this module and never
-each other.
+each other. A metric is a metrics.json key: `mAP`, or `<target>/mAP` for one validation target of runs
+that validated on several (`trainer.val_datasets`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,29 @@ def load_results(out_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, An
     return plan, records
 
 
+def is_rate(metric: str) -> bool:
+    """Whether a metric (`mAP`, `dukemtmc/mAP`) is a rate, shown in percent."""
+    return metric.rpartition("/")[2] in RATES
+
+
+def header(metric: str) -> str:
+    """A metric's column title: `mAP`, `dukemtmc mAP`."""
+    target, _, key = metric.rpartition("/")
+    return f"{target} {HEADERS[key]}" if target else HEADERS[key]
+
+
+def expand_targets(metrics: Sequence[str], records: Sequence[dict[str, Any]]) -> list[str]:
+    """The report's metrics with each score replaced by one column per validation target, when the runs
+    validated on named targets (`val_datasets` in metrics.json); targets in order of first appearance."""
+    targets = list(dict.fromkeys(t for r in records for t in r["metrics"].get("val_datasets", [])))
+    if not targets:
+        return list(metrics)
+    expanded: list[str] = []
+    for metric in metrics:
+        expanded += [f"{t}/{metric}" for t in targets] if metric in SCORE_KEYS else [metric]
+    return expanded
+
+
 def summarize(records: Sequence[dict[str, Any]], axes: Sequence[str], metric: str) -> dict[tuple, Stat]:
     """Group records by their labels on `axes`; mean and sample std of `metric` per group."""
     groups: dict[tuple, list[float]] = {}
@@ -71,7 +95,7 @@ def ordered_keys(plan: dict[str, Any], axes: Sequence[str], present: set[tuple])
 
 def format_stat(stat: Stat, metric: str) -> str:
     """'94.5 ± 0.3' (rates in percent, one decimal; no ± for a single run)."""
-    scale, digits = (100.0, 1) if metric in RATES else (1.0, 1)
+    scale, digits = (100.0, 1) if is_rate(metric) else (1.0, 1)
     text = f"{scale * stat.mean:.{digits}f}"
     return text if stat.std is None else f"{text} ± {scale * stat.std:.{digits}f}"
 

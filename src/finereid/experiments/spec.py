@@ -232,8 +232,11 @@ def parse_report(path: Path, data: Any, axes: tuple[Axis, ...]) -> ReportSpec:
     if both:
         raise ConfigError(f"{path}: axis {both[0]!r} is in both report.rows and report.columns")
     metrics = data.get("metrics", list(DEFAULT_METRICS))
-    if not isinstance(metrics, list) or not metrics or any(m not in METRICS for m in metrics):
-        raise ConfigError(f"{path}: report.metrics must be a list of {', '.join(METRICS)}, got {metrics!r}")
+    if not isinstance(metrics, list) or not metrics or not all(_known_metric(m) for m in metrics):
+        raise ConfigError(
+            f"{path}: report.metrics must be a list of {', '.join(METRICS)} or TARGET/SCORE "
+            f"(SCORE one of {', '.join(SCORE_KEYS)}), got {metrics!r}"
+        )
     x = data.get("x", next((a.display for a in axes if a.name in FRACTION_AXES), None))
     if x is not None:
         x = _axis_list(path, "report.x", [x], names)[0]
@@ -246,6 +249,14 @@ def parse_report(path: Path, data: Any, axes: tuple[Axis, ...]) -> ReportSpec:
     if "line" in plots and x is None:
         raise ConfigError(f"{path}: report.plots has line but no report.x axis (the line plot's x)")
     return ReportSpec(tuple(rows), tuple(columns), tuple(metrics), x, tuple(plots))
+
+
+def _known_metric(metric: Any) -> bool:
+    """A metrics.json key a report can show: a METRICS name or `<validation target>/<score>`."""
+    if not isinstance(metric, str):
+        return False
+    target, _, key = metric.rpartition("/")
+    return metric in METRICS or (bool(target) and slug(target) == target and key in SCORE_KEYS)
 
 
 def _axis_list(path: Path, where: str, value: Any, names: dict[str, str]) -> list[str]:

@@ -23,6 +23,7 @@ from finereid.metrics.checks import as_ids, as_matrix, as_positive_int, rows_per
 from finereid.metrics.cuhk03 import cuhk03_histogram
 from finereid.metrics.market import GalleryIndex, QueryStats, RowCounter, market_stats
 from finereid.metrics.ranked import RankedLists, RankedListsBuilder
+from finereid.metrics.verification import VerificationResult
 
 # The scores every table, log and report shows, in this order.
 SCORE_KEYS = ("rank1", "rank5", "rank10", "mAP", "mINP")
@@ -34,6 +35,7 @@ class RankResult:
 
     `ranked` holds the per-query ranked lists (top-k, match flags, first match, AP) when they were asked
     for with `top_k`: the numbers above and the lists come from the same pass over the distances.
+    `verification` holds the cross-camera pair histograms (ROC, TPR@FPR) when asked for.
     """
 
     cmc: np.ndarray
@@ -41,6 +43,7 @@ class RankResult:
     mINP: float  # noqa: N815
     num_valid_queries: int
     ranked: RankedLists | None = None
+    verification: VerificationResult | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python summary: rank1/rank5/rank10 (those within max_rank), mAP, mINP, count and curve."""
@@ -48,6 +51,8 @@ class RankResult:
         out.update(
             mAP=self.mAP, mINP=self.mINP, num_valid_queries=self.num_valid_queries, cmc=self.cmc.tolist()
         )
+        if self.verification is not None:
+            out["verification"] = self.verification.to_dict()
         return out
 
 

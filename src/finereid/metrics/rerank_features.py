@@ -11,10 +11,15 @@ result. The weights need M only on each row's expanded k-reciprocal set: almost 
 kept lists, the rest is recomputed pair by pair from the features. The sparse steps (reciprocal sets,
 weights, query expansion) are the dense module's own, so the two cannot drift apart; the Jaccard join
 runs over an inverted index of the gallery rows of V, a chunk of query rows at a time.
+
+`re_ranking_chunks` yields those query chunks as they are finished (the original term recomputed per
+chunk), so a caller that scores each chunk at once (`evaluate_features(..., rerank=True)`) never holds
+(Q, G) either; `re_ranking_features` is the same generator writing into one (Q, G) result.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -45,7 +50,7 @@ class _FeatureRows:
         self.nearest = torch.zeros(self.N, k, dtype=torch.long, device=device)
         self.nearest_values = torch.full((self.N, k), torch.inf, dtype=torch.float32, device=device)
 
-    def scan(self, original: torch.Tensor) -> None:
+    def scan(self, original: torch.Tensor | None) -> None:
         """Set scale, nearest (N, k) and their M values, ascending; write M's (Q, G) block into `original`.
 
         Each distance is computed once: a row chunk meets only the columns from its own first row on,
@@ -60,15 +65,14 @@ class _FeatureRows:
                 for start, part in parts:
                     dist = build_distance(self.distance, part)(chunk).to(torch.float32)
                     self._update(rows, start, dist, skip=len(chunk) if start == rows.start else 0)
-                    if start != rows.start:  # query rows x gallery columns: the original term, unscaled
+                    if start != rows.start and original is not None:  # the original term, unscaled
                         original[rows] = dist
         # as in the dense module: square the row maximum (over all N columns) in float32
         scale = _square(self.top)
         self.scale = torch.where(scale > 0, scale, torch.ones_like(scale))  # an all-zero row stays 0
         _scaled(self.nearest_values, self.scale)
-        step = max(1, self.rows * self.N // self.G)
-        for a in range(0, self.Q, step):
-            _scaled(original[a : a + step], self.scale[a : min(a + step, self.Q)])
+        for a in range(0, self.Q if original is not None else 0, self.rows):
+            _scaled(original[a : a + self.rows], self.scale[a : min(a + self.rows, self.Q)])
 
     def _update(self, rows: slice, start: int, dist: torch.Tensor, skip: int) -> None:
         """Fold the block dist (rows, columns start:...) into the maxima and neighbour lists of both sides."""
@@ -125,15 +129,21 @@ def _scaled(dist: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     return dist.mul_(dist).div_(scale[:, None])
 
 
-def _combine(
-    final: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, lambda_value: float, rows: int
-) -> None:
-    """final (Q, G), holding the original term, becomes (1 - lambda) * Jaccard + lambda * final in place.
+def _combined(
+    keys: torch.Tensor,
+    values: torch.Tensor,
+    original: Callable[[int, int], torch.Tensor],
+    shape: tuple[int, int],
+    lambda_value: float,
+    rows: int,
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """(a, rows a:b of (1 - lambda) * Jaccard + lambda * original) for query chunks of `rows` rows.
 
     Jaccard is 1 - s / (2 - s) with s[q, g] = sum over k of min(V[q, k], V[Q + g, k]), joined through
-    an inverted index (gallery rows of V by column), `rows` query rows at a time.
+    an inverted index (gallery rows of V by column). `original(a, b)` gives M's (b - a, G) query-gallery
+    block; the chunk is written into it.
     """
-    Q, G = final.shape
+    Q, G = shape
     N, device = Q + G, keys.device
     bounds = torch.searchsorted(keys, torch.arange(Q + 1, device=device) * N).tolist()
     g_col = keys[bounds[Q] :] % N
@@ -156,7 +166,79 @@ def _combine(
             shared.index_add_(0, q_row[source] * G + g_row[position], pair_min)
         shared = shared.view(b - a, G)
         jaccard = 1.0 - shared / (2.0 - shared)
-        final[a:b] = jaccard * (1.0 - lambda_value) + final[a:b] * lambda_value
+        out = original(a, b)
+        out[:] = jaccard * (1.0 - lambda_value) + out * lambda_value
+        yield a, out
+
+
+def _reranked(
+    query: torch.Tensor,
+    gallery: torch.Tensor,
+    settings: tuple[int, int, float, str],
+    rows: int,
+    result: torch.Tensor | None,
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """The re-ranked query chunks, written into `result` (Q, G) when given, else each recomputed on its own.
+
+    Both ways compute the original term with the same calls on the same row chunks, so their values are
+    the same bits.
+    """
+    k1, k2, lambda_value, distance = settings
+    Q, G = query.shape[0], gallery.shape[0]
+    N = Q + G
+    feats = _FeatureRows(query, gallery, distance, rows, min(max(k1 + 1, k2), N))
+    feats.scan(result)
+    if not bool(torch.isfinite(feats.scale).all()):
+        raise ConfigError("re_ranking_features: the features' distances overflow float32")
+    keys, values = _encode(feats, feats.nearest, k1)  # type: ignore[arg-type]  # duck-types rerank._Blocks
+    if k2 != 1:  # the published code skips the expansion for k2 == 1
+        keys, values = _expand(keys, values, feats.nearest[:, : min(k2, N)], N)
+    scale = feats.scale[:Q]
+    del feats
+    measure = build_distance(distance, gallery) if result is None else None
+
+    def original(a: int, b: int) -> torch.Tensor:
+        if measure is None:
+            return result[a:b]  # written and scaled by the scan
+        return _scaled(measure(query[a:b]).to(torch.float32), scale[a:b])
+
+    yield from _combined(keys, values, original, (Q, G), lambda_value, rows)
+
+
+def _checked(
+    query_feats: Any, gallery_feats: Any, k1: Any, k2: Any, lambda_value: Any, distance: str, chunk_size: Any
+) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int, float, str], int]:
+    """Features as tensors, the settings (k1, k2, lambda, distance) and the rows per chunk, all checked."""
+    query, gallery = prepare_features(query_feats, gallery_feats)
+    if distance not in DISTANCES:
+        raise unknown_name_error("distance", distance, DISTANCES)
+    k1, k2 = as_positive_int(k1, "k1"), as_positive_int(k2, "k2")
+    lambda_value = as_fraction(lambda_value, "lambda_value")
+    rows = rows_per_chunk(chunk_size, query.shape[0] + gallery.shape[0], budget=_CHUNK)
+    _squared_norms(query, "query_feats")  # refuse NaN / inf under the right name before any work
+    return query, gallery, (k1, k2, lambda_value, distance), rows
+
+
+def re_ranking_chunks(
+    query_feats: Any,
+    gallery_feats: Any,
+    k1: int = 20,
+    k2: int = 6,
+    lambda_value: float = 0.3,
+    distance: str = "euclidean",
+    chunk_size: int | None = None,
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """Re-ranked distances a query chunk at a time: (first query row, float32 (c, G)), never all of (Q, G).
+
+    The chunks, in query order, are the rows of `re_ranking_features`' result, to the bit (before its
+    cast to the features' dtype). Settings and features are checked at the call; the work starts at the
+    first chunk. Memory: `re_ranking_features`' without the (Q, G) result, plus one (chunk_size, G) chunk
+    and its original term at a time; the chunks' query-gallery distances are computed a second time.
+    """
+    query, gallery, settings, rows = _checked(
+        query_feats, gallery_feats, k1, k2, lambda_value, distance, chunk_size
+    )
+    return _reranked(query, gallery, settings, rows, None)
 
 
 def re_ranking_features(
@@ -176,23 +258,10 @@ def re_ranking_features(
     entries per chunk). Memory besides the features: the (Q, G) result, O(chunk_size * N) for the
     chunks, N * max(k1 + 1, k2) neighbours with their values, and the sparse weights (as re_ranking).
     """
-    query, gallery = prepare_features(query_feats, gallery_feats)
-    if distance not in DISTANCES:
-        raise unknown_name_error("distance", distance, DISTANCES)
-    k1, k2 = as_positive_int(k1, "k1"), as_positive_int(k2, "k2")
-    lambda_value = as_fraction(lambda_value, "lambda_value")
-    Q, G = query.shape[0], gallery.shape[0]
-    N = Q + G
-    rows = rows_per_chunk(chunk_size, N, budget=_CHUNK)
-    _squared_norms(query, "query_feats")  # refuse NaN / inf under the right name before any work
-    feats = _FeatureRows(query, gallery, distance, rows, min(max(k1 + 1, k2), N))
-    final = torch.empty(Q, G, dtype=torch.float32, device=query.device)
-    feats.scan(final)
-    if not bool(torch.isfinite(feats.scale).all()):
-        raise ConfigError("re_ranking_features: the features' distances overflow float32")
-    keys, values = _encode(feats, feats.nearest, k1)  # type: ignore[arg-type]  # duck-types rerank._Blocks
-    if k2 != 1:  # the published code skips the expansion for k2 == 1
-        keys, values = _expand(keys, values, feats.nearest[:, : min(k2, N)], N)
-    del feats
-    _combine(final, keys, values, lambda_value, max(1, rows * N // G))
+    query, gallery, settings, rows = _checked(
+        query_feats, gallery_feats, k1, k2, lambda_value, distance, chunk_size
+    )
+    final = torch.empty(query.shape[0], gallery.shape[0], dtype=torch.float32, device=query.device)
+    for _ in _reranked(query, gallery, settings, rows, final):
+        pass  # each chunk is written into `final`
     return final.to(query.dtype)

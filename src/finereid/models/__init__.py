@@ -15,9 +15,12 @@ from torch import nn
 
 from finereid.errors import CheckpointError, ConfigError, unknown_name_error
 from finereid.models.agw import agw_resnet18, agw_resnet50
-from finereid.models.bot import bot_efficientnet_lite0, bot_resnet18, bot_resnet50
+from finereid.models.bot import bot_efficientnet_lite0, bot_resnet18, bot_resnet50, bot_resnet50_ibn, bot_timm
 from finereid.models.mgn import mgn_resnet18, mgn_resnet50
+from finereid.models.osnet import osnet_ain_x1_0, osnet_x0_5, osnet_x0_25, osnet_x0_75, osnet_x1_0
 from finereid.models.output import ReIDOutput
+from finereid.models.parts import backbone_modules, backbone_parameters, is_classifier_key
+from finereid.models.transreid import transreid_vit_base, transreid_vit_small
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "bot_resnet50": bot_resnet50,
@@ -27,6 +30,15 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "mgn_resnet50": mgn_resnet50,
     "agw_resnet18": agw_resnet18,
     "mgn_resnet18": mgn_resnet18,
+    "bot_resnet50_ibn": bot_resnet50_ibn,
+    "bot_timm": bot_timm,
+    "osnet_x1_0": osnet_x1_0,
+    "osnet_x0_75": osnet_x0_75,
+    "osnet_x0_5": osnet_x0_5,
+    "osnet_x0_25": osnet_x0_25,
+    "osnet_ain_x1_0": osnet_ain_x1_0,
+    "transreid_vit_small": transreid_vit_small,
+    "transreid_vit_base": transreid_vit_base,
 }
 
 PRETRAINED = ("none", "imagenet")
@@ -66,4 +78,35 @@ def build_model(
     return MODELS[name](num_classes, pretrained, pretrained_path, **options)
 
 
-__all__ = ["MODELS", "PRETRAINED", "ReIDOutput", "build_model", "model_options"]
+def fill_data_options(
+    name: str, options: dict[str, object], *, height: int, width: int, num_cameras: int
+) -> dict[str, object]:
+    """`options` plus what the training data decides, for models that take it: the input size (`height`,
+    `width`: a ViT's patch grid) and `num_cameras` (camera embeddings) when not set (0)."""
+    valid = model_options(name)
+    filled = dict(options)
+    for key, value in (("height", height), ("width", width)):
+        if key not in valid:
+            continue
+        if key in options and options[key] != value:
+            raise ConfigError(
+                f"model.options.{key}={options[key]} differs from data.{key}={value}: {name} is built "
+                f"for the training input size; drop model.options.{key}"
+            )
+        filled[key] = value
+    if "num_cameras" in valid and not options.get("num_cameras"):
+        filled["num_cameras"] = num_cameras
+    return filled
+
+
+__all__ = [
+    "MODELS",
+    "PRETRAINED",
+    "ReIDOutput",
+    "backbone_modules",
+    "backbone_parameters",
+    "build_model",
+    "fill_data_options",
+    "is_classifier_key",
+    "model_options",
+]

@@ -1,9 +1,13 @@
-"""ReID heads: global pooling (average or generalized mean) and the BNNeck of the strong baseline."""
+"""ReID heads: global pooling (average or generalized mean), an optional FC embedding, the BNNeck."""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+
+from finereid.errors import ConfigError
+
+POOLS = ("avg", "gem")
 
 
 class GlobalAvgPool(nn.Module):
@@ -50,3 +54,27 @@ class BNNeck(nn.Module):
         """Return (after-BN feature, logits)."""
         bn_feat = self.bn(feat)
         return bn_feat, self.classifier(bn_feat)
+
+
+class FCEmbedding(nn.Module):
+    """Linear, BatchNorm1d, ReLU: the fully connected embedding layer of OSNet (and torchreid's models)."""
+
+    def __init__(self, in_dim: int, out_dim: int) -> None:
+        super().__init__()
+        self.out_dim = out_dim
+        self.fc = nn.Sequential(nn.Linear(in_dim, out_dim), nn.BatchNorm1d(out_dim), nn.ReLU(inplace=True))
+        nn.init.normal_(self.fc[0].weight, std=0.01)
+        nn.init.zeros_(self.fc[0].bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """[B, in_dim] -> [B, out_dim]."""
+        return self.fc(x)
+
+
+def build_pool(pool: str, gem_p: float = 3.0) -> nn.Module:
+    """Global pooling by name: "avg" (the strong baseline) or "gem" (generalized mean, p learnable)."""
+    if pool not in POOLS:
+        raise ConfigError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
+    if isinstance(gem_p, bool) or not isinstance(gem_p, int | float) or not gem_p > 0:
+        raise ConfigError(f"gem_p must be a positive number, got {gem_p!r}")
+    return GlobalAvgPool() if pool == "avg" else GeMPooling(p=gem_p)

@@ -56,6 +56,8 @@ def _classifier(in_dim: int, num_classes: int) -> nn.Linear:
 class MGN(nn.Module):
     """Train: ReIDOutput(3 reduced global features, 3 + 5 logits); eval: [B, 8 * reduction_dim]."""
 
+    head_modules = ("global_reductions", "part_reductions", "global_classifiers", "part_classifiers")
+
     def __init__(self, resnet: nn.Module, num_classes: int, reduction_dim: int = 256) -> None:
         super().__init__()
         self.shared = nn.Sequential(

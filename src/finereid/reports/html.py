@@ -37,6 +37,15 @@ class Hit:
 
 
 @dataclass
+class MapRow:
+    """A row of activation-map pictures under a query's results (one per result, in rank order)."""
+
+    label: str
+    paths: list[str]
+    captions: list[str] = field(default_factory=list)  # under each picture (the result's rank, distance)
+
+
+@dataclass
 class Probe:
     """One query row: the query image, its status (failure / correct / nomatch / unlabelled) and its hits."""
 
@@ -45,6 +54,7 @@ class Probe:
     hits: list[Hit] = field(default_factory=list)
     caption: str = ""
     note: str = ""
+    maps: list[MapRow] = field(default_factory=list)
 
 
 class ImageSources:
@@ -126,9 +136,20 @@ def render_probes(probes: Sequence[Probe], sources: ImageSources, lazy: bool = F
                 caption=html.escape(probe.caption or Path(probe.path).name),
                 note=html.escape(probe.note),
                 hits="\n".join(hits),
+                maps="".join(_map_row(sources, row, lazy) for row in probe.maps),
             )
         )
     return "\n".join(rows)
+
+
+def _map_row(sources: ImageSources, row: MapRow, lazy: bool) -> str:
+    """One row of activation-map pictures, aligned with the results above it."""
+    captions = [*row.captions, *[""] * (len(row.paths) - len(row.captions))]
+    items = "".join(
+        f"<li>{_img(sources, path, lazy)}<span>{html.escape(caption)}</span></li>"
+        for path, caption in zip(row.paths, captions, strict=False)
+    )
+    return templates.MAPS.substitute(label=html.escape(row.label), items=items)
 
 
 def write_page(
@@ -161,8 +182,12 @@ def search_probes(
     gallery_paths: Sequence[str],
     query_pids: np.ndarray | None = None,
     gallery_pids: np.ndarray | None = None,
+    threshold: float | None = None,
 ) -> list[Probe]:
-    """Query rows of a search; matches are known (green/red) only when both sides have pids."""
+    """Query rows of a search; matches are known (green/red) only when both sides have pids.
+
+    With a `threshold`, results at or past it are marked as not the same person (red when unlabelled).
+    """
     labelled = query_pids is not None and gallery_pids is not None
     probes = []
     for q, path in enumerate(query_paths):
@@ -174,6 +199,9 @@ def search_probes(
             caption = f"{gallery_paths[idx]}" + (
                 f" (pid {gallery_pids[idx]})" if gallery_pids is not None else ""
             )
+            if threshold is not None:
+                match = match if labelled else bool(dist < threshold)
+                caption += "" if dist < threshold else " - past the threshold: not the same person"
             hits.append(Hit(str(gallery_paths[idx]), float(dist), match, caption))
         status = ("correct" if hits and hits[0].match else "failure") if labelled else "unlabelled"
         note = f"pid {query_pids[q]}" if query_pids is not None else ""
@@ -190,12 +218,16 @@ def write_search_html(
     gallery_pids: np.ndarray | None = None,
     images: str = "embed",
     title: str = "finereid search",
+    threshold: float | None = None,
 ) -> Path:
     """A self-contained (images="embed") or linked (images="link") page of search results."""
     sources = ImageSources(images, Path(out).parent)
-    probes = search_probes(result, query_paths, gallery_paths, query_pids, gallery_pids)
+    probes = search_probes(result, query_paths, gallery_paths, query_pids, gallery_pids, threshold)
+    cut = (
+        "" if threshold is None else f"; results at distance {threshold:.4g} or more are not the same person"
+    )
     header = (
         f'<p class="summary">{len(query_paths)} queries, gallery of {len(gallery_paths)} images, '
-        f"top {result.indices.shape[1]} by {result.distance} distance ({result.backend} search).</p>"
+        f"top {result.indices.shape[1]} by {result.distance} distance ({result.backend} search){cut}.</p>"
     )
     return write_page(out, title, header, probes, sources)

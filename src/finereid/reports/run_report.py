@@ -18,8 +18,10 @@ from finereid.evaluation import Ranking, load_ranking
 from finereid.files import METRICS_FILE, RANKING_FILE
 from finereid.metrics import SCORE_KEYS
 from finereid.reports import templates
+from finereid.reports.explain_view import attach_maps, embedding_section, maps_note
 from finereid.reports.html import Hit, ImageSources, Probe, write_page
 from finereid.reports.plots import cmc_figure, figure_svg
+from finereid.reports.verification_view import verification_section
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +98,14 @@ def write_run_report(
     ranking_path: str | Path | None = None,
     images: str = "link",
     max_queries: int | None = 1000,
+    maps: str | Path | None = None,
+    embedding: str | Path | None = None,
 ) -> Path:
-    """Write RUN_DIR/report/index.html (or `out`) from the run's ranking.npz and metrics; returns its path."""
+    """Write RUN_DIR/report/index.html (or `out`) from the run's ranking.npz and metrics; returns its path.
+
+    `maps` (an activation-map index) and `embedding` (an embedding map), written by `finereid.explain`,
+    add map rows under the failures they cover and an embedding-map section.
+    """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FinereidError(f"run directory {run_dir} does not exist")
@@ -108,6 +116,7 @@ def write_run_report(
     probes = report_probes(ranking)
     counts = {s: sum(p.status == s for p in probes) for s in ("failure", "correct", "nomatch")}
     shown = probes[:max_queries] if max_queries else probes
+    mapped = attach_maps(shown, maps) if maps is not None else 0
     metrics = ranking.meta.get("metrics", {})
     stored = {k: metrics[k] for k in SUMMARY_KEYS if k in metrics}
     distance = ranking.meta.get("distance", ranking.meta.get("metric"))  # "metric": ranking files of 0.1
@@ -123,10 +132,13 @@ def write_run_report(
             "<h2>Metrics</h2>",
             _kv_table(stored) if stored else "<p>This ranking file holds no metrics.</p>",
             cmc_html,
+            verification_section(metrics["verification"]) if "verification" in metrics else "",
             ("<h2>Run (metrics.json)</h2>" + _kv_table(info)) if (info := _run_info(run_dir)) else "",
+            embedding_section(embedding) if embedding is not None else "",
             f'<h2>Queries</h2><p class="summary">showing {len(shown)} of {len(probes)} queries, '
             "rank-1 failures first (lowest AP first), then correct ones, then queries without a match "
             "in the gallery. Green border: same identity; red: different identity.</p>",
+            maps_note(maps, mapped) if mapped else "",
             templates.FILTERS.substitute(
                 total=len(probes),
                 failures=counts["failure"],

@@ -26,6 +26,12 @@ ol.ranked li { text-align: center; font-size: 11px; color: #444; }
 li.match .thumb { border-color: #2ca02c; } li.nonmatch .thumb { border-color: #d62728; }
 .missing { display: flex; align-items: center; justify-content: center; height: 96px; width: 48px;
            border: 4px dashed #bbb; color: #999; font-size: 10px; }
+.results { display: flex; flex-direction: column; gap: .3em; }
+.maps-label { display: block; font-size: 11px; color: #555; }
+ol.maps { display: flex; flex-wrap: wrap; gap: .4em; list-style: none; margin: 0; padding: 0; }
+ol.maps li { text-align: center; font-size: 11px; color: #444; }
+ol.maps .thumb { border-color: #fff; }
+.embedding svg { max-width: 640px; height: auto; }
 body[data-filter="failure"] .query:not(.failure),
 body[data-filter="correct"] .query:not(.correct),
 body[data-filter="nomatch"] .query:not(.nomatch) { display: none; }
@@ -64,10 +70,13 @@ $queries
 
 QUERY = Template("""<div class="query $status" id="q$position" data-query="$position">
 <figure class="probe">$image<figcaption>$caption<br><span class="note">$note</span></figcaption></figure>
-<ol class="ranked">
+<div class="results"><ol class="ranked">
 $hits
-</ol>
+</ol>$maps</div>
 </div>""")
+
+MAPS = Template("""<div class="maps"><span class="maps-label">$label</span>
+<ol class="maps">$items</ol></div>""")
 
 HIT = Template("""<li class="$status" title="$title">$image<span>$rank · $distance</span></li>""")
 

@@ -215,6 +215,13 @@ class Camera:
 
     def render(self, person: Appearance | None, shot: Shot, rng: np.random.Generator) -> Image.Image:
         """One RGB picture of `person` (None: background only) as `shot` through this camera."""
+        img = self.compose(person, shot).reduce(SUPERSAMPLE)
+        if self.profile.blur > 0.05:
+            img = img.filter(ImageFilter.GaussianBlur(self.profile.blur))
+        return self._photometric(img, rng)
+
+    def compose(self, person: Appearance | None, shot: Shot) -> Image.Image:
+        """Scene, person and any occluder at SUPERSAMPLE x the output size, before optics and noise."""
         W2, H2 = SUPERSAMPLE * self.width, SUPERSAMPLE * self.height
         x0 = round(shot.pan * (self.scene.width - W2))
         canvas = self.scene.crop((x0, 0, x0 + W2, H2))
@@ -231,10 +238,7 @@ class Camera:
             canvas.paste(layer, (round(cx - layer.width / 2), round(feet - margin - h)), layer)
         if shot.occluder != "none":
             _occlude(canvas, shot.occluder, shot.occluder_seed)
-        img = canvas.reduce(SUPERSAMPLE)
-        if self.profile.blur > 0.05:
-            img = img.filter(ImageFilter.GaussianBlur(self.profile.blur))
-        return self._photometric(img, rng)
+        return canvas
 
     def _photometric(self, img: Image.Image, rng: np.random.Generator) -> Image.Image:
         """Illumination and colour cast (one per-channel lookup table), then sensor noise."""

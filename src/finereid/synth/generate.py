@@ -4,6 +4,7 @@
     out/query/               test identities, one image from each of up to `queries_per_id` cameras
     out/bounding_box_test/   the other images of the test identities, plus pid-0 distractors
     out/attributes.json      cameras, look-alike groups, each pid's attributes, the summary
+    out/masks/               only with masks=True: each picture's detail mask (`finereid.synth.masks`)
 
 File names are `PPPP_cCsS_FFFFFF_BB.jpg` (pid, camera, sequence, frame, box index). Every random draw
 comes from a numpy generator keyed on (seed, purpose, ...), so one seed gives byte-identical files.
@@ -22,6 +23,7 @@ import numpy as np
 from finereid.errors import ConfigError, DatasetError
 from finereid.synth.attributes import Appearance, partition_sizes, sample_appearance, sample_groups
 from finereid.synth.camera import Camera, CameraProfile, Shot, sample_cameras, sample_shot
+from finereid.synth.masks import MASKS_DIR, MaskWriter
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +92,7 @@ def _prepare_out(out: Path, overwrite: bool) -> None:
         for sub in SPLIT_DIRS.values():
             shutil.rmtree(out / sub, ignore_errors=True)
         (out / MANIFEST).unlink(missing_ok=True)
+        shutil.rmtree(out / MASKS_DIR, ignore_errors=True)
     for sub in SPLIT_DIRS.values():
         (out / sub).mkdir(parents=True, exist_ok=True)
 
@@ -193,6 +196,23 @@ def _plan(
     return groups, people, plan
 
 
+def plan_dataset(
+    num_ids: int,
+    num_cameras: int,
+    seed: int,
+    images_per_id: int,
+    num_distractors: int,
+    queries_per_id: int = 2,
+    max_group_size: int = 3,
+) -> tuple[list[CameraProfile], list[tuple[str, list[int], str]], dict[int, Appearance], list[PlannedImage]]:
+    """What `generate_dataset` draws before rendering: (cameras, groups, people, every planned image)."""
+    cams = sample_cameras(num_cameras, np.random.default_rng([seed, 1]))
+    groups, people, plan = _plan(
+        num_ids, cams, seed, images_per_id, num_distractors, queries_per_id, max_group_size
+    )
+    return cams, groups, people, plan
+
+
 def generate_dataset(
     out: str | Path,
     num_ids: int = 250,
@@ -204,13 +224,15 @@ def generate_dataset(
     queries_per_id: int = 2,
     max_group_size: int = 3,
     overwrite: bool = False,
+    masks: bool = False,
 ) -> dict:
     """Draw and write the dataset; returns a summary of what was written (also in attributes.json).
 
     Half the identities (rounded up) are train, the rest test; every identity belongs to a look-alike
     group of 2..max_group_size members that lies wholly in one split. Each identity gets
     images_per_id +- 2 images in 2..4 cameras. `num_distractors` pid-0 gallery images default to one
-    per test identity. `image_size` is (height, width).
+    per test identity. `image_size` is (height, width). `masks` also writes each picture's detail mask
+    (`finereid.synth.masks`); the images and attributes.json are the same bytes either way.
     """
     num_distractors = (num_ids // 2) if num_distractors is None else num_distractors
     if seed < 0:
@@ -220,17 +242,21 @@ def generate_dataset(
     )
     out = Path(out)
     _prepare_out(out, overwrite)
-    cams = sample_cameras(num_cameras, np.random.default_rng([seed, 1]))
-    groups, people, plan = _plan(
-        num_ids, cams, seed, images_per_id, num_distractors, queries_per_id, max_group_size
+    cams, groups, people, plan = plan_dataset(
+        num_ids, num_cameras, seed, images_per_id, num_distractors, queries_per_id, max_group_size
     )
     cameras = {c.camid: Camera(c, image_size) for c in cams}
+    masker = MaskWriter(out, list(SPLIT_DIRS.values()), groups, people) if masks else None
     for item in plan:
         camera = cameras[item.camid]
         rng = np.random.default_rng([seed, 4, item.pid, item.camid, item.frame])
         camera.render(item.person, item.shot, rng).save(
             out / SPLIT_DIRS[item.split] / item.name, "JPEG", quality=camera.profile.jpeg_quality
         )
+        if masker is not None:
+            masker.add(SPLIT_DIRS[item.split], item.name, item.pid, item.person, item.shot, camera)
+    if masker is not None:
+        masker.close()
     counts = {split: sum(1 for p in plan if p.split == split) for split in SPLIT_DIRS}
     summary = {
         "seed": seed,

@@ -37,16 +37,22 @@ def pick_groups(groups: list[dict], count: int) -> list[dict]:
     return (picked + [g for g in groups if g not in picked])[:count]
 
 
+def read_manifest(root: str | Path) -> dict:
+    """The attributes.json of a dataset written by `generate_dataset` (a one-line DatasetError if none)."""
+    path = Path(root) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"cannot read {path}: {exc}") from None
+
+
 def lookalike_grid(root: str | Path, num_groups: int = 6, per_member: int = 3) -> Image.Image:
     """Grid of `num_groups` look-alike groups of a dataset written by `generate_dataset`.
 
     The first group of each kind of difference (shoes, bag, ...) comes first, so the grid shows them all.
     """
     root = Path(root)
-    try:
-        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DatasetError(f"cannot read {root / MANIFEST}: {exc}") from exc
+    manifest = read_manifest(root)
     groups = pick_groups(manifest["groups"], num_groups)
     height, width = manifest["summary"]["image_size"]
     max_members = max(len(g["pids"]) for g in groups)

@@ -9,11 +9,12 @@ from torch import nn
 
 from finereid.errors import unknown_name_error
 from finereid.models.backbones.efficientnet import EfficientNetLite0Trunk, build_efficientnet_lite0
-from finereid.models.backbones.resnet import ResNetTrunk, build_resnet
+from finereid.models.backbones.resnet import ResNetTrunk, build_resnet, build_resnet50_ibn
 
 BACKBONES: dict[str, Callable[..., nn.Module]] = {
     "resnet18": partial(build_resnet, "resnet18"),
     "resnet50": partial(build_resnet, "resnet50"),
+    "resnet50_ibn_a": build_resnet50_ibn,
     "efficientnet_lite0": build_efficientnet_lite0,
 }
 
