@@ -3,7 +3,7 @@
 Run: python benchmarks/mutation.py [--modules fdp market ...] [--max-children 2] [--show-survivors]
 A slow job (hours on this project's 2-core shared CPU), never part of `pytest`. It copies the committed
 source (`git archive HEAD`, or --ref) and the working tree's tests/ (so new tests count) into a scratch
-folder and, per module, under the shared CPU lock (/tmp/finereid-cpu.lock, the one `flock` takes):
+folder and, holding the shared CPU lock (/tmp/finereid-cpu.lock, the one `flock` takes), per module:
 runs the module's tests once unmutated (tests that fail against the ref, i.e. test uncommitted work,
 are left out and listed), then `mutmut run` with only those tests, OMP_NUM_THREADS=1. It reads mutmut's
 `mutants/**/*.meta` results and prints a markdown table. Detected = killed + timeout + crashed; the
@@ -62,7 +62,8 @@ MODULES: dict[str, Module] = {
     "heads": Module("src/finereid/models/heads.py", ("tests/models",)),
     "engine": Module(
         "src/finereid/engine/module.py",
-        ("tests/engine",),
+        # in-process and fast: the subprocess trainings of test_engine_train.py cannot see mutants
+        ("tests/engine/test_engine_recipe.py", "tests/engine/test_engine_mutants.py"),
         functions=tuple(
             f"xǁReIDModuleǁ{name}"
             for name in (
@@ -114,7 +115,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ref", default="HEAD", help="git revision whose src/ is mutated")
     parser.add_argument("--workdir", type=Path, help="scratch folder (default: a new temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (mutmut show there)")
-    parser.add_argument("--lock", default=LOCK, help="lock file held for each module's runs ('' = none)")
+    parser.add_argument("--lock", default=LOCK, help="lock file held for the whole run ('' = none)")
     parser.add_argument("--report-only", action="store_true", help="re-read results already in --workdir")
     parser.add_argument("--show-survivors", action="store_true", help="print each undetected mutant's diff")
     parser.add_argument("--json", type=Path, help="also write the per-module counts here")
@@ -188,7 +189,7 @@ def run_mutmut(root: Path, module: Module, max_children: int) -> float:
 
 @contextlib.contextmanager
 def cpu_lock(path: str):
-    """Hold the shared CPU lock (the one `flock /tmp/finereid-cpu.lock cmd` takes) for one module's runs."""
+    """Hold the shared CPU lock (the one `flock /tmp/finereid-cpu.lock cmd` takes) for the whole run."""
     if not path:
         yield
         return
@@ -293,6 +294,25 @@ def _natural(key: str) -> tuple[str, int]:
     return base, int(number) if number.isdigit() else -1
 
 
+def run_module(args: argparse.Namespace, scratch: Path, name: str) -> Result:
+    """Prepare, baseline, mutate and collect one module (or only collect, with --report-only)."""
+    module = MODULES[name]
+    root, seconds = scratch / name, 0.0
+    if not args.report_only:
+        root = prepare(scratch, name, module, args.ref)
+        configure(root, module)
+        seconds = run_mutmut(root, module, args.max_children)
+    result = collect(root, name, module)
+    result.seconds = seconds
+    print(
+        f"{name}: {result.total} mutants, score {100 * result.score:.1f}% ({seconds / 60:.1f} min)",
+        flush=True,
+    )
+    if args.show_survivors or result.stale:
+        show_survivors(root, result, module)
+    return result
+
+
 def main() -> None:
     """Prepare, run and report every selected module."""
     args = parse_args()
@@ -301,22 +321,8 @@ def main() -> None:
         ["git", "-C", str(REPO), "rev-parse", "--short", args.ref], check=True, capture_output=True, text=True
     ).stdout.strip()
     print(f"mutating {args.ref} ({commit}) in {scratch}; {platform.node()}, {os.cpu_count()} CPUs")
-    results = []
-    for name in args.modules:
-        module = MODULES[name]
-        root = scratch / name
-        seconds = 0.0
-        if not args.report_only:
-            with cpu_lock(args.lock):
-                root = prepare(scratch, name, module, args.ref)
-                configure(root, module)
-                seconds = run_mutmut(root, module, args.max_children)
-        result = collect(root, name, module)
-        result.seconds = seconds
-        results.append(result)
-        print(f"{name}: {result.total} mutants, score {100 * result.score:.1f}% ({seconds / 60:.1f} min)")
-        if args.show_survivors or result.stale:
-            show_survivors(root, result, module)
+    with cpu_lock("" if args.report_only else args.lock):  # one heavy job: held for every module
+        results = [run_module(args, scratch, name) for name in args.modules]
     print(f"\n{datetime.date.today()}, {args.ref} ({commit}), --max-children {args.max_children}")
     print_table(results)
     if args.json:
