@@ -78,45 +78,12 @@ def make_market(root: Path) -> Path:
     )  # fmt: skip
 
 
-def save_checkpoint(
-    path: Path,
-    model_name: str = "bot_resnet18",
-    num_classes: int = 4,
-    height: int = HEIGHT,
-    width: int = WIDTH,
-):
-    """Write a real Lightning checkpoint of a ReIDModule (random weights, BN statistics from two batches).
+def save_checkpoint(path: Path, model_name: str = "bot_resnet18", num_classes: int = 4,
+                    height: int = HEIGHT, width: int = WIDTH):  # fmt: skip
+    """A real checkpoint at this folder's input size (helpers.checkpoints); returns the module."""
+    from helpers.checkpoints import save_random_checkpoint
 
-    Returns the module, whose `.model` is the reference the loaded model must equal.
-    """
-    import lightning.pytorch as pl
-    import torch
-
-    from finereid.config import config_from_dict
-    from finereid.engine.module import ReIDModule
-
-    config = config_from_dict({
-        "data": {"height": height, "width": width},
-        "model": {"name": model_name, "pretrained": "none"},
-        "loss": {"center_weight": 0.0},
-        "trainer": {"eval_distance": "euclidean"},
-    })  # fmt: skip
-    module = ReIDModule(config, num_classes)
-    module.model.train()
-    with torch.no_grad():  # non-trivial BatchNorm running statistics
-        for seed in range(2):
-            module.model(torch.randn(4, 3, height, width, generator=torch.Generator().manual_seed(seed)))
-    module.model.eval()
-    trainer = pl.Trainer(
-        logger=False,
-        enable_checkpointing=False,
-        accelerator="cpu",
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.strategy.connect(module)
-    trainer.save_checkpoint(path)
-    return module
+    return save_random_checkpoint(path, model_name, num_classes, height, width)
 
 
 def check_page(page: Path, tmp_dir: Path) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -31,6 +32,40 @@ def subprocess_env() -> dict[str, str]:
     for name in ("LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(name, None)
     return env
+
+
+HELPER = Path(__file__)
+
+
+def start_process(command: list[str]) -> subprocess.Popen:
+    """Start a subprocess in its own process group (so a hung DDP pair can be killed whole)."""
+    return subprocess.Popen(
+        command,
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def start_training(config: Path, run_dir: Path, *extra: str) -> subprocess.Popen:
+    """Start run_training (this file as a script: --resume, --kill-at EPOCH BATCH) in a subprocess."""
+    return start_process([sys.executable, str(HELPER), str(config), str(run_dir), *extra])
+
+
+def finish_process(process: subprocess.Popen, expect: int = 0) -> str:
+    """Wait for a training subprocess and check its exit code (-9: killed by SIGKILL); return its output."""
+    import pytest
+
+    try:
+        output, _ = process.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        pytest.fail(f"training subprocess timed out:\n{output[-4000:]}")
+    assert process.returncode == expect, output[-4000:]
+    return output
 
 
 def write_config(path: Path, config: dict) -> Path:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from engine_helpers import TEST_IDS, TRAIN_IDS, make_market, subprocess_env, write_config
+from engine_helpers import TEST_IDS, TRAIN_IDS, finish_process, make_market, start_training, write_config
 
 from finereid.config import load_config
 from finereid.engine import ReIDDataModule
@@ -20,7 +16,6 @@ from finereid.files import load_checkpoint_file
 from finereid.metrics import SCORE_KEYS
 from helpers.configs import tiny_config
 
-HELPER = Path(__file__).with_name("engine_helpers.py")
 # Two datasets with the same pid numbers (both written by make_market), a third only for validation; every
 # domain-generalisation switch on, so the exact-resume check covers the seeded augmentation too.
 DATA = {"name": ["a=market1501", "b=market1501"], "sampler": "pk_balanced_datasets", "color_jitter_prob": 0.5,
@@ -37,38 +32,16 @@ def datasets_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _train(config: Path, run_dir: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, str(HELPER), str(config), str(run_dir), *extra],
-        env=subprocess_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-
-
-def _finish(process: subprocess.Popen, expect: int = 0) -> str:
-    try:
-        output, _ = process.communicate(timeout=300)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        pytest.fail(f"training subprocess timed out:\n{output[-4000:]}")
-    assert process.returncode == expect, output[-4000:]
-    return output
-
-
 @pytest.fixture(scope="module")
 def runs(datasets_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """An uninterrupted two-source run and the same run SIGKILLed in epoch 2, then resumed."""
     base = tmp_path_factory.mktemp("multi_runs")
     config = write_config(base / "multi.yaml", tiny_config(datasets_root, data=DATA, trainer=TRAINER))
     whole, killed = base / "whole", base / "killed"
-    first, second = _train(config, whole), _train(config, killed, "--kill-at", "1", "1")
-    _finish(first)
-    _finish(second, expect=-9)
-    _finish(_train(config, killed, "--resume"))
+    first, second = start_training(config, whole), start_training(config, killed, "--kill-at", "1", "1")
+    finish_process(first)
+    finish_process(second, expect=-9)
+    finish_process(start_training(config, killed, "--resume"))
     return {"config": config, "whole": whole, "killed": killed}
 
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import shutil
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from engine_helpers import subprocess_env, write_config
+from engine_helpers import finish_process, start_process, start_training, write_config
 
 from finereid import cli
 from finereid.engine import ReIDModule
@@ -22,37 +19,7 @@ from finereid.evaluation import evaluate_checkpoint, load_ranking
 from finereid.files import load_checkpoint_file
 from helpers.configs import tiny_config
 
-HELPER = Path(__file__).with_name("engine_helpers.py")
 METRIC_KEYS = ("rank1", "rank5", "rank10", "mAP", "mINP")
-
-
-def _start(command: list[str]) -> subprocess.Popen:
-    """Start a training subprocess in its own process group (so a hung DDP pair can be killed whole)."""
-    return subprocess.Popen(
-        command,
-        env=subprocess_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-
-
-def _train(config: Path, run_dir: Path, *extra: str) -> subprocess.Popen:
-    """Start run_training (via the helper script) in a subprocess."""
-    return _start([sys.executable, str(HELPER), str(config), str(run_dir), *extra])
-
-
-def _finish(process: subprocess.Popen, expect: int = 0) -> str:
-    """Wait for a training subprocess and check its exit code (-9: killed by SIGKILL)."""
-    try:
-        output, _ = process.communicate(timeout=300)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        pytest.fail(f"training subprocess timed out:\n{output[-4000:]}")
-    assert process.returncode == expect, output[-4000:]
-    return output
 
 
 @pytest.fixture(scope="module")
@@ -62,11 +29,11 @@ def fdp_runs(market_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
     trainer = {"max_epochs": 3, "eval_every": 2}
     config = write_config(base / "tiny.yaml", tiny_config(market_root, trainer=trainer))
     whole, killed = base / "whole", base / "killed"
-    first, second = _train(config, whole), _train(config, killed, "--kill-at", "1", "2")
-    _finish(first)
-    _finish(second, expect=-9)
+    first, second = start_training(config, whole), start_training(config, killed, "--kill-at", "1", "2")
+    finish_process(first)
+    finish_process(second, expect=-9)
     leftovers = sorted(p.name for p in killed.iterdir())
-    _finish(_train(config, killed, "--resume"))
+    finish_process(start_training(config, killed, "--resume"))
     return {"config": config, "whole": whole, "killed": killed, "leftovers": leftovers}
 
 
@@ -242,7 +209,7 @@ def test_nan_loss_stops_with_step_and_last_good_checkpoint(
 def test_two_process_ddp_run_equals_single_process_evaluation(market_root: Path, tmp_path: Path) -> None:
     config = write_config(tmp_path / "ddp.yaml", tiny_config(market_root))
     run_dir = tmp_path / "ddp"
-    process = _start(
+    process = start_process(
         [
             sys.executable,
             "-m",
@@ -256,7 +223,7 @@ def test_two_process_ddp_run_equals_single_process_evaluation(market_root: Path,
             "2",
         ]
     )
-    output = _finish(process)
+    output = finish_process(process)
     assert "Starting with 2 processes" in output or "MEMBER: 2/2" in output
     metrics = json.loads((run_dir / "metrics.json").read_text())
     # each rank draws 2 of the 8 ids per batch: 2 batches x 8 images x 2 ranks per epoch

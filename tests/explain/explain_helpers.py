@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import timm
-import torch
 from torch import Tensor, nn
 
 HEIGHT, WIDTH = 64, 32
@@ -54,32 +53,8 @@ class PixelCNN(nn.Module):
 
 
 def save_checkpoint(path: Path, model_name: str = "bot_resnet18", num_classes: int = 4) -> Path:
-    """A real Lightning checkpoint of a ReIDModule (random weights, BN statistics from two batches)."""
-    import lightning.pytorch as pl
+    """A real checkpoint at this folder's input size (helpers.checkpoints); returns its path."""
+    from helpers.checkpoints import save_random_checkpoint
 
-    from finereid.config import config_from_dict
-    from finereid.engine.module import ReIDModule
-
-    config = config_from_dict(
-        {
-            "data": {"height": HEIGHT, "width": WIDTH},
-            "model": {"name": model_name, "pretrained": "none"},
-            "loss": {"center_weight": 0.0},
-            "trainer": {"eval_distance": "euclidean"},
-        }
-    )
-    module = ReIDModule(config, num_classes)
-    module.model.train()
-    with torch.no_grad():
-        for seed in range(2):
-            module.model(torch.randn(4, 3, HEIGHT, WIDTH, generator=torch.Generator().manual_seed(seed)))
-    trainer = pl.Trainer(
-        logger=False,
-        enable_checkpointing=False,
-        accelerator="cpu",
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.strategy.connect(module)
-    trainer.save_checkpoint(path)
+    save_random_checkpoint(path, model_name, num_classes, HEIGHT, WIDTH)
     return path

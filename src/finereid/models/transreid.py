@@ -217,7 +217,11 @@ def _check_options(
 def _transreid(
     vit_name: str, num_classes: int, pretrained: str, pretrained_path: str | Path | None, **options: object
 ) -> TransReID:
-    """Build timm's ViT (weights from a local file if asked), then turn it into TransReID."""
+    """Build timm's ViT (weights from a local file if asked), then turn it into TransReID.
+
+    The public builders below spell out their keywords (config checks and `config_diff` read the
+    signature) and pass them all on here.
+    """
     _check_options(**options)
     vit = create_timm_model(vit_name, num_classes=0, drop_path_rate=float(options.pop("drop_path")))
     if pretrained == "imagenet":
@@ -240,20 +244,7 @@ def transreid_vit_small(
     neck_feat: str = "after",
 ) -> TransReID:
     """TransReID on timm's vit_small_patch16_224 (384-d tokens; 5 x 384 = 1920-d embedding with JPM)."""
-    return _transreid(
-        "vit_small_patch16_224",
-        num_classes,
-        pretrained,
-        pretrained_path,
-        height=height,
-        width=width,
-        stride=stride,
-        num_cameras=num_cameras,
-        sie_weight=sie_weight,
-        jpm=jpm,
-        drop_path=drop_path,
-        neck_feat=neck_feat,
-    )
+    return _transreid("vit_small_patch16_224", **locals())  # the arguments above, as given
 
 
 def transreid_vit_base(
@@ -271,17 +262,4 @@ def transreid_vit_base(
     neck_feat: str = "after",
 ) -> TransReID:
     """TransReID on timm's vit_base_patch16_224 (768-d tokens; 5 x 768 = 3840-d embedding with JPM)."""
-    return _transreid(
-        "vit_base_patch16_224",
-        num_classes,
-        pretrained,
-        pretrained_path,
-        height=height,
-        width=width,
-        stride=stride,
-        num_cameras=num_cameras,
-        sie_weight=sie_weight,
-        jpm=jpm,
-        drop_path=drop_path,
-        neck_feat=neck_feat,
-    )
+    return _transreid("vit_base_patch16_224", **locals())  # the arguments above, as given
