@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from pytorch_metric_learning.distances import BaseDistance
 from pytorch_metric_learning.losses import GenericPairLoss
+from pytorch_metric_learning.reducers import MeanReducer
 from pytorch_metric_learning.utils import common_functions as c_f
 from pytorch_metric_learning.utils import loss_and_miner_utils as lmu
 
@@ -67,9 +68,47 @@ class FDPLoss(GenericPairLoss):
         self.add_to_recordable_attributes(list_of_names=["margin", "beta", "sigma"], is_stat=False)
 
     def forward(self, embeddings, labels=None, indices_tuple=None, ref_emb=None, ref_labels=None):
-        """PML's forward (miners' indices_tuple, ref_emb/ref_labels), after one-line input checks."""
+        """PML's forward (miners' indices_tuple, ref_emb/ref_labels), after one-line input checks.
+
+        The common call, `loss(features, labels)` with the default distance, reducer and no
+        regularizer, takes `_fast_forward`: the same operations without PML's generic machinery.
+        """
         _check_inputs(embeddings, labels, indices_tuple, ref_emb, ref_labels)
+        if self._takes_fast_path(labels, indices_tuple, ref_emb, ref_labels):
+            return self._fast_forward(embeddings, labels)
         return super().forward(embeddings, labels, indices_tuple, ref_emb, ref_labels)
+
+    def _takes_fast_path(self, labels, indices_tuple, ref_emb, ref_labels) -> bool:
+        """Labels only, the default distance and mean reducer, no regularizer, PML statistics off."""
+        return (
+            labels is not None
+            and indices_tuple is None
+            and ref_emb is None
+            and ref_labels is None
+            and type(self.distance) is ClampedL2Distance
+            and self.distance.power == 1
+            and type(self.reducer) is MeanReducer
+            and self.embedding_regularizer is None
+            and not c_f.COLLECT_STATS
+        )
+
+    def _fast_forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The mean of L_i over valid anchors, computed on whole B x B masks (no anchor gather, no sync).
+
+        Same distance, masks and per-anchor terms as the generic path; when every anchor is valid
+        (any P x K batch with K >= 2 and P >= 2) the operations are the generic path's, row for row.
+        """
+        labels = labels.to(embeddings.device)
+        # PML passes ref_emb = embeddings and normalizes both: two nodes, so the gradient sums match its own
+        query, ref = self.distance.maybe_normalize(embeddings), self.distance.maybe_normalize(embeddings)
+        dist = self.distance.compute_mat(query, ref)
+        same = labels.unsqueeze(1) == labels.unsqueeze(0)
+        neg = ~same
+        pos = same.fill_diagonal_(False)
+        valid = pos.any(1) & neg.any(1)
+        losses = self._positive_term(dist, pos) + self._negative_term(dist, neg)
+        # invalid anchors' rows hold finite values (clamped counts); where() keeps them off the graph
+        return torch.where(valid, losses, 0).sum() / valid.sum().clamp_min(1)
 
     def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
         """GenericPairLoss.compute_loss without its '<= 1 pair -> zero' shortcut (that is a valid anchor).
@@ -94,7 +133,7 @@ class FDPLoss(GenericPairLoss):
 
     def _positive_term(self, dist: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
         """Mean penalty over each anchor's positives: rho(d) (bounded), d (linear) or d^2 (squared)."""
-        count = pos.sum(1)
+        count = pos.sum(1).clamp_min(1)  # an anchor without positives is not a valid anchor: any value
         if self.positive == "bounded":
             sigma = self.sigma
             if self.adaptive_sigma:
@@ -112,7 +151,7 @@ class FDPLoss(GenericPairLoss):
         if self.negative == "exp":
             lse = lmu.logsumexp(self.beta * (self.margin - dist), keep_mask=neg, add_one=True, dim=1)
             return lse.squeeze(1) / self.beta
-        return torch.where(neg, torch.relu(self.margin - dist), 0).sum(1) / neg.sum(1)
+        return torch.where(neg, torch.relu(self.margin - dist), 0).sum(1) / neg.sum(1).clamp_min(1)
 
     def extra_repr(self) -> str:
         """The knobs, so print(loss) shows what is being trained."""
