@@ -178,6 +178,8 @@ class TrainerConfig:
     num_nodes: int = 1
     precision: str = "auto"  # auto = 16-mixed on CUDA, 32-true on CPU; bf16-mixed works on CPU
     deterministic: bool = True
+    channels_last: bool = False  # NHWC model and input (GPU speed; float results differ slightly)
+    compile: bool = False  # torch.compile the model's forward (GPU speed; float results differ slightly)
     progress_bar: bool = True
     log_every_n_steps: int = 20
     val_datasets: tuple[str, ...] = ()  # validation targets (names or label=name); empty: the training ones

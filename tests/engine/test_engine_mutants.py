@@ -65,15 +65,14 @@ def test_step_logs_the_total_for_the_progress_bar_and_each_term_per_epoch(monkey
     logged = _stepping(module, monkeypatch)
     returned = module.training_step(_batch(), 0)
     by_name = {name: (value, kwargs) for name, value, kwargs in logged}
-    assert set(by_name) == {"train/loss", "train/id_loss", "train/metric_loss", "train/center_loss"}
-    total, total_kwargs = by_name["train/loss"]
-    assert total_kwargs == {
-        "on_step": True,
-        "on_epoch": True,
-        "prog_bar": True,
-        "batch_size": 8,
-        "sync_dist": True,
-    }
+    names = {"train/loss_step", "train/loss_epoch", "train/id_loss", "train/metric_loss", "train/center_loss"}
+    assert set(by_name) == names
+    total, total_kwargs = by_name["train/loss_step"]
+    # the per-step value is not synced (no collective per step); the epoch mean is, once per epoch
+    assert total_kwargs == {"on_step": True, "on_epoch": False, "prog_bar": True, "batch_size": 8}
+    epoch_total, epoch_kwargs = by_name["train/loss_epoch"]
+    assert epoch_kwargs == {"on_step": False, "on_epoch": True, "batch_size": 8, "sync_dist": True}
+    assert torch.equal(epoch_total, total)
     terms = [by_name[f"train/{name}"][0] for name in ("id_loss", "metric_loss", "center_loss")]
     torch.testing.assert_close(total, sum(terms))
     torch.testing.assert_close(returned, total)

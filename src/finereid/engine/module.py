@@ -59,6 +59,10 @@ class ReIDModule(pl.LightningModule):
         )  # fmt: skip
         if fine_tune:
             load_init_weights(self.model, model.init_from, model.name)
+        if config.trainer.channels_last:  # NHWC weights: faster convolutions on GPUs with tensor cores
+            self.model.to(memory_format=torch.channels_last)
+        if config.trainer.compile:  # compiles forward in place: parameter names (checkpoints) stay the same
+            self.model.compile()
         self.id_loss = build_loss("cross_entropy", num_classes=num_classes, epsilon=loss.label_smoothing)
         self.metric_loss = build_loss(loss.metric_loss, **loss.metric_loss_kwargs)
         self.center_losses = nn.ModuleList()
@@ -103,6 +107,7 @@ class ReIDModule(pl.LightningModule):
             hold_backbone(self.model)
         # camera ids only reach models that declare they use them (TransReID's SIE); inference is images only
         uses_camids = getattr(self.model, "uses_camids", False)
+        images = self._model_input(images)
         output = self.model(images, camids=batch["camids"]) if uses_camids else self.model(images)
         terms = self._loss_terms(output, pids)
         loss = sum(terms.values())
@@ -120,14 +125,12 @@ class ReIDModule(pl.LightningModule):
         for optimizer in optimizers:
             optimizer.step()
         size = images.shape[0]
+        # the step value is this rank's (no collective per step); epoch means are synced once, at epoch end
         self.log(
-            "train/loss",
-            loss.detach(),
-            on_step=True,
-            on_epoch=True,
-            prog_bar=True,
-            batch_size=size,
-            sync_dist=True,
+            "train/loss_step", loss.detach(), on_step=True, on_epoch=False, prog_bar=True, batch_size=size
+        )
+        self.log(
+            "train/loss_epoch", loss.detach(), on_step=False, on_epoch=True, batch_size=size, sync_dist=True
         )
         for name, value in terms.items():
             self.log(
@@ -163,7 +166,7 @@ class ReIDModule(pl.LightningModule):
             return
         self._val_outputs.setdefault(dataloader_idx, []).append(
             {
-                "feats": self.model(batch["images"]).float(),
+                "feats": self.model(self._model_input(batch["images"])).float(),
                 "pids": batch["pids"],
                 "camids": batch["camids"],
                 "indices": batch["indices"],
@@ -240,6 +243,12 @@ class ReIDModule(pl.LightningModule):
             center = sum(c(f.float(), pids) for c, f in zip(self.center_losses, output.features, strict=True))
             terms["center_loss"] = loss.center_weight * center
         return terms
+
+    def _model_input(self, images: Tensor) -> Tensor:
+        """The batch in the model's memory format (channels-last when trainer.channels_last)."""
+        if self.config.trainer.channels_last and images.ndim == 4:
+            return images.contiguous(memory_format=torch.channels_last)
+        return images
 
     def _stop_if_not_finite(self, loss: Tensor, terms: dict[str, Tensor], batch_idx: int) -> None:
         """Raise NonFiniteLossError (on every rank at once) when the loss is NaN or infinite."""
