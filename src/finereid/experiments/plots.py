@@ -83,7 +83,7 @@ def _bars(plan: dict[str, Any], records: Sequence[dict], rows: list[str], title:
     ax.set_xticks(range(len(keys)), labels, rotation=rotation, ha="right" if rotation else "center")
     ax.set_ylabel("%")
     ax.set_title(title or plan["name"])
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")  # beside: never over a bar
     fig.savefig(path, dpi=120)
     return path
 
