@@ -124,9 +124,35 @@ def test_eval_command_matches_the_training_metrics(
     for key in METRIC_KEYS:
         assert result[key] == pytest.approx(final[key], abs=1e-9), key
     assert result["num_query"] == 6 and result["num_gallery"] == 26
-    ranking = load_ranking(fdp_runs["whole"] / "ranking.npz")  # what `finereid report` reads
+    ranking = load_ranking(fdp_runs["whole"] / "ranking_last.npz")  # last.ckpt's own ranked lists
     assert len(ranking.query_paths) == 6
     assert float(np.mean(ranking.average_precision)) == pytest.approx(result["mAP"], abs=1e-6)
+
+
+def test_eval_of_best_and_last_keeps_both_results(
+    fdp_runs: dict[str, Path], market_root: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(fdp_runs["whole"] / "last.ckpt", run / "last.ckpt")
+    torch.save(_zeroed_neck(run / "last.ckpt"), run / "best.ckpt")  # another model: other metrics
+    common = ["--dataset", "market1501", "--root", str(market_root), "--num-workers", "0"]
+    for name in ("best", "last"):
+        assert cli.main(["eval", "--checkpoint", str(run / f"{name}.ckpt"), *common]) == 0
+    best, last = (json.loads((run / f"{n}_market1501.json").read_text()) for n in ("eval", "eval_last"))
+    assert best["mAP"] != last["mAP"]
+    for path, result in ((run / "ranking.npz", best), (run / "ranking_last.npz", last)):
+        ranking = load_ranking(path)  # ranking.npz (best.ckpt) is what `finereid report` reads
+        assert float(np.mean(ranking.average_precision)) == pytest.approx(result["mAP"], abs=1e-6), path
+
+
+def _zeroed_neck(path: Path) -> dict:
+    """The checkpoint at `path` with its BNNeck scale set to zero except one channel: a much worse model."""
+    raw = torch.load(path, map_location="cpu", weights_only=True)
+    key = next(k for k in raw["state_dict"] if k.endswith("bnneck.weight") or k.endswith("neck.bn.weight"))
+    raw["state_dict"][key] = torch.zeros_like(raw["state_dict"][key])
+    raw["state_dict"][key][0] = 1.0
+    return raw
 
 
 def test_eval_with_rerank_and_flip(fdp_runs: dict[str, Path], market_root: Path) -> None:

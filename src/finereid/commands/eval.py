@@ -1,7 +1,9 @@
 """`finereid eval`: CMC/mAP/mINP of a checkpoint on a dataset, printed as a table and written as JSON.
 
 Also writes the ranked lists (`ranking.npz` beside the checkpoint) that `finereid report` renders, from
-the same evaluation, so the report and this table always show the same numbers.
+the same evaluation, so the report and this table always show the same numbers. A checkpoint other than
+best.ckpt gets its own file names (`ranking_last.npz`, `eval_last_<dataset>.json`), so evaluating best and
+last in one run folder keeps both results.
 """
 
 from __future__ import annotations
@@ -61,10 +63,10 @@ def run(args: argparse.Namespace) -> int:
     result = evaluate_checkpoint(
         args.checkpoint, data.name, data.root, dict(data.options), rerank=args.rerank, flip=args.flip,
         distance=distance, top_k=args.top_k, batch_size=args.batch_size, num_workers=args.num_workers,
-        device=args.device, ranking_path=args.checkpoint.with_name("ranking.npz"),
+        device=args.device, ranking_path=output_path(args.checkpoint, "ranking", ".npz"),
     )  # fmt: skip
     suffix = "".join(s for s, on in (("_rerank", args.rerank), ("_flip", args.flip)) if on)
-    output = args.output or args.checkpoint.with_name(f"eval_{data.name}{suffix}.json")
+    output = args.output or output_path(args.checkpoint, "eval", f"_{data.name}{suffix}.json")
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"{data.name}: {result['num_query']} query, {result['num_gallery']} gallery; "
@@ -72,8 +74,14 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(result))
     if "verification" in result:
         print(verification_line(result["verification"]))
-    print(f"written: {output}")
+    print(f"written: {output} and {output_path(args.checkpoint, 'ranking', '.npz')}")
     return 0
+
+
+def output_path(checkpoint: Path, prefix: str, rest: str) -> Path:
+    """Beside the checkpoint: PREFIX+REST for best.ckpt (`finereid report` reads it), else tagged by stem."""
+    tag = "" if checkpoint.stem == "best" else f"_{checkpoint.stem}"
+    return checkpoint.with_name(f"{prefix}{tag}{rest}")
 
 
 EVAL_KEYS = ("data.name", "data.root", "data.options", "trainer.eval_distance")
