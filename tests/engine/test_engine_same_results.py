@@ -6,6 +6,12 @@ at the commit named in the file (before the training-throughput changes of issue
 trains `tiny_config` on the engine's tiny Market tree in a one-thread subprocess and records the
 final metrics, the per-epoch losses of the CSV log and a fingerprint of the final weights; the test
 repeats the runs and compares.
+
+The runs take FDPLoss's generic (PML) path: its fast path for `loss(features, labels)` computes the
+same loss with a fused distance backward, equal to the generic path to rounding (1e-6 in float64,
+tests/losses/test_fdp_fast_path.py) but not bit for bit, and a training run amplifies rounding
+(docs/losses.md, "Speed"). Everything else of the engine (step, logging, loader, trainer flags) must
+reproduce the stored numbers.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,8 +32,8 @@ from engine_helpers import make_market, subprocess_env, write_config
 from finereid.files import load_checkpoint_file
 from helpers.configs import tiny_config
 
-HELPER = Path(__file__).with_name("engine_helpers.py")
-STORED = Path(__file__).parents[1] / "fixtures" / "same_results.json"
+TESTS = Path(__file__).parents[1]
+STORED = TESTS / "fixtures" / "same_results.json"
 METRIC_KEYS = ("rank1", "rank5", "rank10", "mAP", "mINP", "best_mAP")
 WRITE_COMMAND = "PYTHONPATH=tests OMP_NUM_THREADS=1 python tests/engine/test_engine_same_results.py --write"
 LOSS_COLUMNS = ("train/loss_epoch", "train/id_loss", "train/metric_loss", "train/center_loss", "train/lr")
@@ -45,9 +52,11 @@ def run_case(name: str, root: Path, workdir: Path) -> dict[str, Any]:
     """Train one case in a one-thread subprocess; its metrics, per-epoch losses and weight fingerprint."""
     config = write_config(workdir / f"{name}.yaml", tiny_config(root, **CASES[name]))
     run_dir = workdir / name
+    env = subprocess_env()
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS), env.get("PYTHONPATH")]))
     done = subprocess.run(
-        [sys.executable, str(HELPER), str(config), str(run_dir)],
-        env=subprocess_env(),
+        [sys.executable, __file__, "--train", str(config), str(run_dir)],
+        env=env,
         capture_output=True,
         text=True,
         timeout=600,
@@ -109,8 +118,27 @@ def _write(workdir: Path) -> None:
     STORED.write_text(json.dumps(stored, indent=1) + "\n")
 
 
+def _train(config: Path, run_dir: Path) -> None:
+    """One case's run, as the stored values were made: one thread, FDPLoss by its generic path."""
+    from finereid.config import load_config
+    from finereid.engine import run_training
+    from finereid.losses import FDPLoss
+
+    torch.set_num_threads(1)
+    if hasattr(FDPLoss, "_takes_fast_path"):  # absent before the fast path existed
+        FDPLoss._takes_fast_path = lambda self, *args: False
+    run_training(load_config(config), run_dir)
+
+
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="write tests/fixtures/same_results.json")
-    parser.add_argument("--write", action="store_true", required=True)
+    parser = argparse.ArgumentParser(description="write tests/fixtures/same_results.json, or train one case")
+    parser.add_argument("--write", action="store_true")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/finereid_same_results"))
-    _write(parser.parse_args().workdir)
+    parser.add_argument("--train", nargs=2, type=Path, metavar=("CONFIG", "RUN_DIR"))
+    args = parser.parse_args()
+    if args.train:
+        _train(*args.train)
+    elif args.write:
+        _write(args.workdir)
+    else:
+        parser.error("pass --write or --train CONFIG RUN_DIR")
