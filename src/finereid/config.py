@@ -37,7 +37,13 @@ RENAMED_KEYS = {
 }
 # Keys that change how fast a run goes, not what it computes: they may differ when a run is resumed.
 OPERATIONAL_KEYS = frozenset(
-    {"data.num_workers", "data.test_batch_size", "trainer.progress_bar", "trainer.log_every_n_steps"}
+    {
+        "data.num_workers",
+        "data.worker_nice",
+        "data.test_batch_size",
+        "trainer.progress_bar",
+        "trainer.log_every_n_steps",
+    }
 )
 
 
@@ -59,6 +65,7 @@ class DataConfig:
     num_instances: int = 4  # K images per identity
     sampler: str = "pk"  # pk | pk_balanced_datasets (each batch's P identities split evenly over datasets)
     num_workers: int = 4
+    worker_nice: int = 0  # loader workers' niceness (0-19): > 0 lets training threads go first on few cores
     test_batch_size: int = 128
     flip_prob: float = 0.5
     padding: int = 10
@@ -88,6 +95,7 @@ class DataConfig:
         for key in ("height", "width", "batch_size", "num_instances", "test_batch_size"):
             _require(getattr(self, key) >= 1, f"data.{key} must be >= 1, got {getattr(self, key)}")
         _require(self.num_workers >= 0, f"data.num_workers must be >= 0, got {self.num_workers}")
+        _require(0 <= self.worker_nice <= 19, f"data.worker_nice must be in 0..19, got {self.worker_nice}")
         _require(self.padding >= 0, f"data.padding must be >= 0, got {self.padding}")
         _require(
             self.batch_size % self.num_instances == 0 and self.batch_size // self.num_instances >= 2,

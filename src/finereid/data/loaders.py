@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Hashable, Iterator, Sequence
 from typing import Any
 
@@ -69,14 +71,22 @@ class SeededIndexSampler(Sampler[tuple[int, int]]):
         return iter(zip(indices, seeds, strict=True))
 
 
-def _loader_kwargs(num_workers: int) -> dict[str, Any]:
+def lower_priority(niceness: int, worker_id: int = 0) -> None:
+    """Worker init: add `niceness` to this worker's nice value, so the training process runs first."""
+    os.nice(niceness)
+
+
+def _loader_kwargs(num_workers: int, worker_nice: int = 0) -> dict[str, Any]:
     """Worker settings shared by both loaders."""
     if num_workers < 0:
         raise ConfigError(f"num_workers must be >= 0, got {num_workers}")
+    if not 0 <= worker_nice <= 19:
+        raise ConfigError(f"worker_nice must be in 0..19, got {worker_nice}")
     return {
         "num_workers": num_workers,
         "pin_memory": torch.cuda.is_available(),
         "persistent_workers": num_workers > 0,
+        "worker_init_fn": functools.partial(lower_priority, worker_nice) if worker_nice else None,
     }
 
 
@@ -92,11 +102,13 @@ def build_train_loader(
     world_size: int = 1,
     skip_corrupt: bool = True,
     datasets: Sequence[Hashable] | None = None,
+    worker_nice: int = 0,
     **transform_kwargs: Any,
 ) -> DataLoader:
     """P x K training batches of this rank's identities; an unreadable image is replaced by one of its pid.
 
     `datasets` (the dataset of each record) splits each batch's identities evenly over the datasets;
+    `worker_nice` > 0 lowers the workers' CPU priority (they then use the cores training leaves idle);
     `transform_kwargs` go to `build_transforms` (flip, padding, erasing, the DG augmentation).
     """
     transform = build_transforms(height, width, is_train=True, **transform_kwargs)
@@ -111,7 +123,7 @@ def build_train_loader(
         sampler=SeededIndexSampler(identities, seed=seed, rank=rank),
         collate_fn=ReIDCollate(height, width),
         drop_last=True,
-        **_loader_kwargs(num_workers),
+        **_loader_kwargs(num_workers, worker_nice),
     )
 
 

@@ -146,6 +146,7 @@ class ReIDDataModule(pl.LightningDataModule):
             batch_size=self.data.batch_size,
             num_instances=self.data.num_instances,
             num_workers=self.data.num_workers,
+            worker_nice=self.data.worker_nice,
             seed=self.seed,
             rank=rank,
             world_size=world_size,

@@ -61,6 +61,10 @@ def run_training(
     summary, checkpoints = EpochSummary(), RunCheckpoints(run_dir)
     trainer = build_trainer(config, run_dir, [summary, checkpoints, *callbacks])
     start = time.perf_counter()
+    fill = torch.utils.deterministic.fill_uninitialized_memory
+    # Deterministic mode also NaN-fills every new torch.empty, a memory pass per allocation that guards
+    # against reading uninitialized memory; no finereid operation does, so results are the same without.
+    torch.utils.deterministic.fill_uninitialized_memory = False
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=str(last) if resume else None)
         if module.last_val_epoch is None or module.last_val_epoch < config.trainer.max_epochs - 1:
@@ -68,6 +72,8 @@ def run_training(
     except NonFiniteLossError as exc:
         good = f"last good checkpoint: {last}" if last.is_file() else "no checkpoint was saved yet"
         raise NonFiniteLossError(f"{exc}; training stopped, {good}") from None
+    finally:
+        torch.utils.deterministic.fill_uninitialized_memory = fill
     metrics = _final_metrics(config, module, summary, checkpoints, time.perf_counter() - start, resume)
     if trainer.is_global_zero:
         atomic_write_json(run_dir / METRICS_FILE, metrics)
