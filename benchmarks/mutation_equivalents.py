@@ -4,11 +4,25 @@ EQUIVALENT[module][mutant] = (the mutated line(s) as mutmut wrote them, the reas
 every run: when the source changes and a name points at another mutation, the entry is reported stale.
 """
 
+# ruff: noqa: E501  (each change is kept on one line, exactly as the mutation tool prints it)
+
 from __future__ import annotations
 
 _NORM_BLOCK = (
     "performance only: the row-block size of the squared norms (about 4M entries) bounds a temporary's "
     "memory; any step >= 1 computes the same norms"
+)
+_TIE_BLOCK = (
+    "performance only: the row-block size of the tie count (about 4M entries) bounds memory; any blocks "
+    "that cover the tied entries give the same counts"
+)
+_PATH_CHOICE = (
+    "performance only: the threshold between the packed-key search and the full-row sort; both paths give "
+    "the same counts (each is tested against a direct count)"
+)
+_WIDE_BUFFER = (
+    "memory only: a float64 sort buffer for float32 distances; the widening is exact, so order and counts "
+    "are the same"
 )
 _NORM_LINE = "step = max(1, (1 << 22) // max(1, feats.shape[1]))"
 
@@ -33,6 +47,120 @@ EQUIVALENT: dict[str, dict[str, tuple[str, str]]] = {
         "finereid.metrics.distance.x__squared_norms__mutmut_15": (
             f"{_NORM_LINE} → step = max(1, (1 << 22) // max(2, feats.shape[1]))",
             _NORM_BLOCK + " (differs only for 1-dimensional features: half-size blocks)",
+        ),
+    },
+    "market": {
+        "finereid.metrics.market.x__before__mutmut_5": (
+            "return (d_a < d_b) | ((d_a == d_b) & (i_a < i_b)) → return (d_a < d_b) | ((d_a == d_b) & (i_a <= i_b))",
+            "junk_before compares a junk sample with a true match: two different gallery samples, never equal indices, so < and <= agree",
+        ),
+        "finereid.metrics.market.x__equal_before__mutmut_14": (
+            "block = max(1, (1 << 22) // dist.shape[1]) → block = max(2, (1 << 22) // dist.shape[1])",
+            _TIE_BLOCK,
+        ),
+        "finereid.metrics.market.x__equal_before__mutmut_16": (
+            "block = max(1, (1 << 22) // dist.shape[1]) → block = max(1, (1 >> 22) // dist.shape[1])",
+            _TIE_BLOCK,
+        ),
+        "finereid.metrics.market.x__equal_before__mutmut_17": (
+            "block = max(1, (1 << 22) // dist.shape[1]) → block = max(1, (2 << 22) // dist.shape[1])",
+            _TIE_BLOCK,
+        ),
+        "finereid.metrics.market.x__equal_before__mutmut_18": (
+            "block = max(1, (1 << 22) // dist.shape[1]) → block = max(1, (1 << 23) // dist.shape[1])",
+            _TIE_BLOCK,
+        ),
+        "finereid.metrics.market.x__equal_before__mutmut_25": (
+            "for start in range(0, rows.numel(), block): → for start in range(0, rows.numel(), ):",
+            _TIE_BLOCK + " (step 1: overlapping blocks rewrite each count with the same value, slower)",
+        ),
+        "finereid.metrics.market.x__equal_before__mutmut_27": (
+            "stop = start + block → stop = None",
+            _TIE_BLOCK + " (stop=None: each block runs to the end; later blocks rewrite the same values)",
+        ),
+        "finereid.metrics.market.x__orderable__mutmut_10": (
+            "bits = bits ^ ((bits >> 31) & np.int32(0x7FFFFFFF))  # negative floats: reverse their order → bits = bits ^ ((bits >> 32) & np.int32(0x7FFFFFFF))  # negative floats: reverse their order",
+            "NumPy defines an int32 shift by 32 or more as a sign fill (-1 or 0), exactly what >> 31 gives",
+        ),
+        "finereid.metrics.market.x_market_stats__mutmut_32": (
+            'limit = torch.where(true, values, torch.full_like(values, -float("inf"))).amax(dim=1) → limit = torch.where(true, values, torch.full_like(values, -float("INF"))).amax(dim=1)',
+            'float("INF") is float("inf"): float() ignores case',
+        ),
+        "finereid.metrics.market.x_market_stats__mutmut_107": (
+            "k = torch.arange(1, rank.shape[1] + 1, device=dist.device, dtype=torch.float64) → k = torch.arange(1, rank.shape[1] + 1, device=dist.device, dtype=None)",
+            "k as int64 instead of float64: k / (float64 rank) and k <= count give exactly the same values",
+        ),
+        "finereid.metrics.market.x_market_stats__mutmut_111": (
+            "k = torch.arange(1, rank.shape[1] + 1, device=dist.device, dtype=torch.float64) → k = torch.arange(1, rank.shape[1] + 1, device=dist.device, )",
+            "k as int64 instead of float64: k / (float64 rank) and k <= count give exactly the same values",
+        ),
+        "finereid.metrics.market.x_market_stats__mutmut_119": (
+            "precision = k / (rank.to(torch.float64) + 1.0) → precision = k / (rank.to(None) + 1.0)",
+            "int64 rank + 1.0 is float32, exact below 2**24 gallery samples; the division is still float64",
+        ),
+        "finereid.metrics.market.x_market_stats__mutmut_157": (
+            "inp = denominator / (last.to(torch.float64) + 1.0) → inp = denominator / (last.to(None) + 1.0)",
+            "int64 rank + 1.0 is float32, exact below 2**24 gallery samples; the division is still float64",
+        ),
+        "finereid.metrics.market.x_market_stats__mutmut_133": (
+            "denominator = num_true.clamp(min=1).to(torch.float64) → denominator = num_true.clamp(min=1).to(None)",
+            "an int64 count divides and is divided by float64 exactly like its float64 copy",
+        ),
+        "finereid.metrics.market.xǁGalleryIndexǁ__init____mutmut_18": (
+            "self.by_pid = torch.argsort(self.labels, stable=True) → self.by_pid = torch.argsort(self.labels, )",
+            "the order of a pid's samples in the padded match list does not matter: each match is ranked on its own, then ranks are sorted",
+        ),
+        "finereid.metrics.market.xǁGalleryIndexǁ__init____mutmut_19": (
+            "self.by_pid = torch.argsort(self.labels, stable=True) → self.by_pid = torch.argsort(self.labels, stable=False)",
+            "the order of a pid's samples in the padded match list does not matter: each match is ranked on its own, then ranks are sorted",
+        ),
+        "finereid.metrics.market.xǁGalleryIndexǁmatches__mutmut_24": (
+            "width = max(1, int(count.max()))  # one padding column when no pid matches: shapes stay simple → width = max(2, int(count.max()))  # one padding column when no pid matches: shapes stay simple",
+            "one more padding column, masked out (ranked last, zero precision), changes no result",
+        ),
+        "finereid.metrics.market.xǁRowCounterǁ__call____mutmut_10": (
+            "ordered = torch.sort(dist, dim=1).values → ordered = torch.sort(dist, ).values",
+            "torch.sort's default dim is the last one: dim 1 of the 2-D distance matrix",
+        ),
+        "finereid.metrics.market.xǁRowCounterǁ__call____mutmut_24": (
+            "if 2 * np.count_nonzero(outside) > array.size: → if 3 * np.count_nonzero(outside) > array.size:",
+            _PATH_CHOICE,
+        ),
+        "finereid.metrics.market.xǁRowCounterǁ__call____mutmut_26": (
+            "if 2 * np.count_nonzero(outside) > array.size: → if 2 * np.count_nonzero(outside) >= array.size:",
+            _PATH_CHOICE,
+        ),
+        "finereid.metrics.market.xǁRowCounterǁ__call____mutmut_35": (
+            "return self._packed(array, np.flatnonzero(np.logical_not(outside, out=outside)), values) → return self._packed(array, np.flatnonzero(np.logical_not(outside, out=None)), values)",
+            "memory only: the negated mask goes to a new array instead of in place; same positions",
+        ),
+        "finereid.metrics.market.xǁRowCounterǁ__call____mutmut_37": (
+            "return self._packed(array, np.flatnonzero(np.logical_not(outside, out=outside)), values) → return self._packed(array, np.flatnonzero(np.logical_not(outside, )), values)",
+            "memory only: the negated mask goes to a new array instead of in place; same positions",
+        ),
+        "finereid.metrics.market.xǁRowCounterǁ__call____mutmut_40": (
+            "ordered = self._scratch(array.shape, array.dtype) → ordered = self._scratch(array.shape, None)",
+            _WIDE_BUFFER,
+        ),
+        "finereid.metrics.market.xǁRowCounterǁ_scratch__mutmut_12": (
+            "self.buffer = np.empty(size, dtype=dtype) → self.buffer = np.empty(size, dtype=None)",
+            _WIDE_BUFFER,
+        ),
+        "finereid.metrics.market.xǁRowCounterǁ_scratch__mutmut_14": (
+            "self.buffer = np.empty(size, dtype=dtype) → self.buffer = np.empty(size, )",
+            _WIDE_BUFFER,
+        ),
+        "finereid.metrics.market.xǁRowCounterǁ_scratch__mutmut_8": (
+            "if self.buffer is None or self.buffer.size < size or self.buffer.dtype != dtype: → if self.buffer is None or self.buffer.size <= size or self.buffer.dtype != dtype:",
+            "memory only: the buffer is also reallocated when it has exactly the needed size",
+        ),
+        "finereid.metrics.market.xǁRowCounterǁ_packed__mutmut_22": (
+            "targets = (np.arange(array.shape[0], dtype=np.int64)[:, None] << 32) | _orderable(values.numpy()) → targets = (np.arange(array.shape[0], dtype=None)[:, None] << 32) | _orderable(values.numpy())",
+            "NumPy's default integer is int64 here (Linux; every 64-bit platform from NumPy 2), so the row << 32 keys are the same; dtype=np.int64 guards Windows with NumPy 1.x, which no test here can run",
+        ),
+        "finereid.metrics.market.xǁRowCounterǁ_packed__mutmut_24": (
+            "targets = (np.arange(array.shape[0], dtype=np.int64)[:, None] << 32) | _orderable(values.numpy()) → targets = (np.arange(array.shape[0], )[:, None] << 32) | _orderable(values.numpy())",
+            "NumPy's default integer is int64 here (Linux; every 64-bit platform from NumPy 2), so the row << 32 keys are the same; dtype=np.int64 guards Windows with NumPy 1.x, which no test here can run",
         ),
     },
 }

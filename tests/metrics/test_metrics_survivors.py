@@ -10,12 +10,16 @@ from __future__ import annotations
 import re
 import warnings
 
+import numpy as np
 import pytest
 import torch
+from metrics_reference import make_case, rank_reference
 
 import finereid.metrics.distance as distance_module
-from finereid.metrics import compute_distmat
+from finereid.errors import ConfigError
+from finereid.metrics import compute_distmat, evaluate_rank
 from finereid.metrics.checks import rows_per_chunk
+from finereid.metrics.market import RowCounter
 
 
 def _features(num_query: int, num_gallery: int, dim: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,3 +100,84 @@ def test_metric_keyword_warning_names_both_keywords_and_the_last_version():
     (warning,) = caught
     pattern = r"the metric= keyword is renamed distance=; the old name is read until finereid \d+\.\d+"
     assert re.fullmatch(pattern, str(warning.message))
+
+
+class _Elsewhere(torch.Tensor):
+    """A CPU tensor that reports another device: runs RowCounter's torch path (the GPU one) on the CPU."""
+
+    @property
+    def device(self) -> torch.device:
+        """Not the CPU, so device-dependent code takes its non-CPU branch."""
+        return torch.device("meta")
+
+
+def _brute_counts(dist: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per entry of `values` (c, m): how many of its row's distances are smaller, and not larger."""
+    rows = dist.unsqueeze(1)
+    return (rows < values.unsqueeze(2)).sum(dim=2), (rows <= values.unsqueeze(2)).sum(dim=2)
+
+
+def test_row_counts_of_the_torch_path_equal_a_direct_count():
+    gen = torch.Generator().manual_seed(20)
+    dist = torch.randint(0, 6, (5, 12), generator=gen).float()  # few levels: many ties
+    values = dist[:, [0, 3, 7]]
+    left, right = RowCounter()(dist.as_subclass(_Elsewhere), values, values.amax(dim=1))
+    expected_left, expected_right = _brute_counts(dist, values)
+    assert torch.equal(left.as_subclass(torch.Tensor), expected_left)
+    assert torch.equal(right.as_subclass(torch.Tensor), expected_right)
+
+
+def test_torch_path_refuses_nan_distances():
+    dist = torch.rand(3, 4)
+    dist[1, 2] = float("nan")
+    with pytest.raises(ConfigError, match="NaN"):
+        RowCounter()(dist.as_subclass(_Elsewhere), dist[:, :1], dist[:, 0])
+
+
+def test_nan_distance_error_is_one_sentence_that_starts_with_what_is_wrong():
+    dist = np.random.default_rng(21).random((3, 5))
+    dist[2, 4] = np.nan
+    with pytest.raises(ConfigError) as caught:
+        evaluate_rank(dist, [1, 2, 3], [1, 2, 3, 1, 2], [0, 0, 0], [1, 1, 1, 1, 1])
+    assert re.fullmatch(r"the distance matrix contains NaN values; [a-z ]+", str(caught.value))
+
+
+def test_one_row_counter_serves_growing_chunks_and_both_float_widths():
+    # the sort buffer is reused across chunks: it must grow, and follow the dtype (float64 values that
+    # differ below float32 precision keep their order only in a float64 buffer)
+    counter, gen = RowCounter(), torch.Generator().manual_seed(22)
+    small, large = torch.rand(2, 10, generator=gen), torch.rand(6, 30, generator=gen)
+    close = 1.0 + 1e-12 * torch.randperm(10, generator=gen).double().reshape(1, 10).repeat(3, 1)
+    for dist in (small, large, close, small):
+        values = dist[:, [1, 4, 8]]
+        left, right = counter(dist, values, dist.amax(dim=1))  # nothing beyond the limit: the sort path
+        expected_left, expected_right = _brute_counts(dist, values)
+        assert torch.equal(left, expected_left) and torch.equal(right, expected_right)
+
+
+def test_packed_path_orders_negative_tiny_and_signed_zero_distances_exactly():
+    # most distances lie beyond every row's farthest true match, so the (row, float32 bits) key path runs;
+    # the near ones are negative, tiny (below float32 resolution at 1.0) and +-0.0: ties by gallery index
+    rng = np.random.default_rng(23)
+    _, q_pids, g_pids, q_camids, g_camids, _ = make_case(rng, 12, 60, 6, 3)
+    near = np.array([-3.5, -1e-3, -2e-9, -1e-9, -0.0, 0.0, 1e-9, 2e-9, 3e-9, 1e-3], dtype=np.float32)
+    dist = (50.0 + rng.random((12, 60))).astype(np.float32)
+    for i in range(12):
+        columns = np.flatnonzero(g_pids == q_pids[i])
+        columns = np.union1d(columns, rng.choice(60, size=6, replace=False))
+        dist[i, columns] = rng.choice(near, size=columns.size)
+    got = evaluate_rank(torch.from_numpy(dist), q_pids, g_pids, q_camids, g_camids, max_rank=10)
+    cmc, m_ap, m_inp, valid = rank_reference(dist, q_pids, g_pids, q_camids, g_camids, max_rank=10)
+    assert got.num_valid_queries == valid > 0
+    np.testing.assert_allclose(got.cmc, cmc, rtol=0, atol=1e-12)
+    assert got.mAP == pytest.approx(m_ap, abs=1e-12) and got.mINP == pytest.approx(m_inp, abs=1e-12)
+
+
+def test_ranking_follows_the_distances_device_not_torchs_default_device():
+    rng = np.random.default_rng(24)
+    dist, q_pids, g_pids, q_camids, g_camids, _ = make_case(rng, 10, 40, 5, 3, ties=True)
+    with torch.device("meta"):
+        got = evaluate_rank(torch.from_numpy(dist), q_pids, g_pids, q_camids, g_camids, max_rank=10)
+    cmc, m_ap, m_inp, _ = rank_reference(dist, q_pids, g_pids, q_camids, g_camids, max_rank=10)
+    np.testing.assert_allclose(got.cmc, cmc, rtol=0, atol=1e-12)
+    assert got.mAP == pytest.approx(m_ap, abs=1e-12) and got.mINP == pytest.approx(m_inp, abs=1e-12)
