@@ -6,7 +6,8 @@ For the demo setting (configs/demo_cpu.yaml: bot_efficientnet_lite0, last stride
 P x K = 8 x 4, cross-entropy + triplet (margin 0.3) + center loss, Adam) and for bot_resnet18 at
 64x32, images/s of
   (a) a bare loop: the model, losses and optimizers of `ReIDModule` stepped on one fixed batch;
-  (b) the same loop fed by finereid's own train DataLoader (`ReIDDataModule.train_dataloader`);
+  (b) the same loop fed by finereid's own train DataLoader (`ReIDDataModule.train_dataloader`),
+      (a) and (b) measured in alternating chunks of one loop (medians);
   (c) `run_training` (what `finereid train` calls), over its steady-state epochs (the first is skipped);
 then the ratios c/a, c/b, b/a, the share of (c)'s step spent waiting for data, in forward (with the
 losses), backward, the optimizers and logging + loop bookkeeping (timers around Lightning's hooks),
@@ -17,17 +18,21 @@ Targets (issue #21): c/b >= 0.95 and b/a >= 0.9.
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import os
 import platform
+import statistics
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from torch.utils.data import DataLoader
 from torch.utils.data import dataloader as torch_dataloader
 
 from finereid.config import Config, load_config
@@ -57,7 +62,8 @@ def parse_args() -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="/work/exp/synth_nomask", help="a `finereid data synth` folder")
-    parser.add_argument("--steps", type=int, default=60, help="timed steps of (a) and (b)")
+    parser.add_argument("--steps", type=int, default=60, help="timed steps of (a) and of (b)")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating chunks of (a) and (b) steps")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps before (a) and (b)")
     parser.add_argument("--epochs", type=int, default=3, help="epochs of (c); the first is not counted")
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
@@ -113,34 +119,44 @@ class BareLoop:
         return float(loss.detach())
 
 
-def bare_fixed(config: Config, num_classes: int, args: argparse.Namespace) -> float:
-    """(a): images/s of the bare loop on one fixed batch."""
-    loop, batch = BareLoop(config, num_classes), fixed_batch(config, num_classes)
-    for _ in range(args.warmup):
-        loop.step(batch)
-    start = time.perf_counter()
-    for _ in range(args.steps):
-        loop.step(batch)
-    return args.steps * len(batch["pids"]) / (time.perf_counter() - start)
-
-
-def bare_loader(config: Config, datamodule: ReIDDataModule, args: argparse.Namespace) -> float:
-    """(b): images/s of the bare loop fed by finereid's train loader (workers warm, across epochs)."""
-    loop, loader = BareLoop(config, datamodule.num_classes), datamodule.train_dataloader()
-    done, images, start, epoch = 0, 0, 0.0, 0
-    while done < args.warmup + args.steps:
+def batches(loader: DataLoader) -> Iterator[dict[str, Any]]:
+    """The loader's batches, epoch after epoch (the sampler's epoch set as Lightning would)."""
+    for epoch in itertools.count():
         loader.sampler.set_epoch(epoch)
-        for batch in loader:
-            if done == args.warmup:
-                start = time.perf_counter()
-            if done >= args.warmup:
-                images += len(batch["pids"])
+        yield from loader
+
+
+def bare_loops(config: Config, datamodule: ReIDDataModule, args: argparse.Namespace) -> tuple[float, float]:
+    """(a) and (b): images/s of the bare loop on a fixed batch and fed by the train loader, interleaved.
+
+    One loop alternates `--rounds` chunks of (a) and (b) steps, so load that comes and goes hits both
+    alike; each is the median over its chunks. Entering a (b) chunk, the batches the workers queued
+    during the (a) chunk are used up first (untimed), so (b) waits for data as it would throughout.
+    """
+    loop = BareLoop(config, datamodule.num_classes)
+    fixed = fixed_batch(config, datamodule.num_classes)
+    loader = datamodule.train_dataloader()
+    queued = max(loader.num_workers, 1) * (loader.prefetch_factor or 1)
+    stream = batches(loader)
+    for _ in range(args.warmup):
+        loop.step(fixed)
+        loop.step(next(stream))
+    chunk = max(args.steps // args.rounds, 1)
+    rates: dict[str, list[float]] = {"a": [], "b": []}
+    for _ in range(args.rounds):
+        start = time.perf_counter()
+        for _ in range(chunk):
+            loop.step(fixed)
+        rates["a"].append(chunk * len(fixed["pids"]) / (time.perf_counter() - start))
+        for _ in range(queued):
+            loop.step(next(stream))
+        images, start = 0, time.perf_counter()
+        for _ in range(chunk):
+            batch = next(stream)
+            images += len(batch["pids"])
             loop.step(batch)
-            done += 1
-            if done == args.warmup + args.steps:
-                break
-        epoch += 1
-    return images / (time.perf_counter() - start)
+        rates["b"].append(images / (time.perf_counter() - start))
+    return statistics.median(rates["a"]), statistics.median(rates["b"])
 
 
 class StepTimer(pl.Callback):
@@ -260,12 +276,10 @@ def bench_setting(name: str, args: argparse.Namespace) -> dict[str, Any]:
     datamodule = ReIDDataModule(config.data, config.trainer.seed)
     datamodule.setup("fit")
     worker = worker_throughput(config, datamodule)
-    a_before = bare_fixed(config, datamodule.num_classes, args)
-    b = bare_loader(config, datamodule, args)
+    a, b = bare_loops(config, datamodule, args)
     c, shares = finereid_train(config)
-    a_after = bare_fixed(config, datamodule.num_classes, args)  # (a) again: drift from other load shows
-    a = (a_before + a_after) / 2
-    return {"a": a, "a_runs": (a_before, a_after), "b": b, "c": c, "shares": shares, "worker": worker}
+    a_after, _ = bare_loops(config, datamodule, argparse.Namespace(**{**vars(args), "rounds": 1}))
+    return {"a": a, "a_after": a_after, "b": b, "c": c, "shares": shares, "worker": worker}
 
 
 def report(name: str, r: dict[str, Any]) -> list[str]:
@@ -281,7 +295,7 @@ def report(name: str, r: dict[str, Any]) -> list[str]:
         f"| {r['a']:.1f} img/s | {r['b']:.1f} img/s | {r['c']:.1f} img/s | {ratios['c/a']:.3f} "
         f"| {ratios['c/b']:.3f} | {ratios['b/a']:.3f} |",
         "",
-        f"(a) before and after (b) and (c): {r['a_runs'][0]:.1f} and {r['a_runs'][1]:.1f} img/s",
+        f"(a) again after (c), one chunk: {r['a_after']:.1f} img/s (drift check)",
         f"step of (c): {shares}",
         f"one loader worker (decode + augment, 1 thread): {r['worker']:.0f} img/s",
         f"targets: {'; '.join(verdicts)}",

@@ -62,6 +62,10 @@ def run_training(
     trainer = build_trainer(config, run_dir, [summary, checkpoints, *callbacks])
     start = time.perf_counter()
     fill = torch.utils.deterministic.fill_uninitialized_memory
+    deterministic = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
     # Deterministic mode also NaN-fills every new torch.empty, a memory pass per allocation that guards
     # against reading uninitialized memory; no finereid operation does, so results are the same without.
     torch.utils.deterministic.fill_uninitialized_memory = False
@@ -72,8 +76,9 @@ def run_training(
     except NonFiniteLossError as exc:
         good = f"last good checkpoint: {last}" if last.is_file() else "no checkpoint was saved yet"
         raise NonFiniteLossError(f"{exc}; training stopped, {good}") from None
-    finally:
+    finally:  # the Trainer switched deterministic algorithms on for the process: give the caller its own
         torch.utils.deterministic.fill_uninitialized_memory = fill
+        torch.use_deterministic_algorithms(deterministic[0], warn_only=deterministic[1])
     metrics = _final_metrics(config, module, summary, checkpoints, time.perf_counter() - start, resume)
     if trainer.is_global_zero:
         atomic_write_json(run_dir / METRICS_FILE, metrics)
