@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import lightning.pytorch as pl
 import pytest
 import torch
 
 from finereid.config import Config, config_from_dict
-from finereid.engine import ReIDModule
+from finereid.engine import ReIDModule, run_training
 from finereid.engine.datamodule import ReIDDataModule
 from finereid.engine.runner import build_trainer
 from helpers.configs import tiny_config
@@ -83,3 +84,32 @@ def test_num_workers_is_per_process(market_root: Path):
         loaders.append(datamodule.train_dataloader())
     assert [loader.num_workers for loader in loaders] == [2, 2]  # each rank (GPU) starts its own workers
     assert {loader.sampler.base.rank for loader in loaders} == {0, 1}
+
+
+def test_training_leaves_the_process_deterministic_settings_as_it_found_them(
+    market_root: Path, tmp_path: Path
+):
+    config = config_from_dict(tiny_config(market_root, trainer={"max_epochs": 1, "deterministic": True}))
+    before = torch.are_deterministic_algorithms_enabled(), torch.utils.deterministic.fill_uninitialized_memory
+    seen = []
+
+    class Record(pl.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            seen.append(
+                (
+                    torch.are_deterministic_algorithms_enabled(),
+                    torch.utils.deterministic.fill_uninitialized_memory,
+                )
+            )
+
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run_training(config, tmp_path / "run", callbacks=[Record()])
+    finally:
+        torch.set_num_threads(previous_threads)
+    assert seen and all(s == (True, False) for s in seen)  # deterministic algorithms, no NaN fill
+    assert (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.utils.deterministic.fill_uninitialized_memory,
+    ) == before
