@@ -1,6 +1,7 @@
 """Training throughput: `finereid train`'s step against a bare PyTorch loop over the same parts.
 
-    flock /tmp/finereid-cpu.lock python benchmarks/bench_train.py --data /work/exp/synth_nomask
+    finereid data synth --out data/synth     # once: the demo's synthetic set
+    flock /tmp/finereid-cpu.lock python benchmarks/bench_train.py [--data data/synth]
 
 For the demo setting (configs/demo_cpu.yaml: bot_efficientnet_lite0, last stride 1, 96x48,
 P x K = 8 x 4, cross-entropy + triplet (margin 0.3) + center loss, Adam) and for bot_resnet18 at
@@ -61,7 +62,7 @@ TARGETS = {"c/b": 0.95, "b/a": 0.9}
 def parse_args() -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="/work/exp/synth_nomask", help="a `finereid data synth` folder")
+    parser.add_argument("--data", default="data/synth", help="a `finereid data synth` folder")
     parser.add_argument("--steps", type=int, default=60, help="timed steps of (a) and of (b)")
     parser.add_argument("--rounds", type=int, default=4, help="alternating chunks of (a) and (b) steps")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps before (a) and (b)")
