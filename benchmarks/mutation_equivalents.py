@@ -24,6 +24,14 @@ _WIDE_BUFFER = (
     "memory only: a float64 sort buffer for float32 distances; the widening is exact, so order and counts "
     "are the same"
 )
+_RERANK_CHUNK = (
+    "performance only: a chunk size of the re-ranking (rows or entries per chunk) bounds memory; any chunks "
+    "that cover every row give the same result"
+)
+_OUTPUT_SIZE = (
+    "performance only: repeat_interleave's output_size is a hint that saves a device sync; without it the "
+    "result is the same"
+)
 _NORM_LINE = "step = max(1, (1 << 22) // max(1, feats.shape[1]))"
 
 EQUIVALENT: dict[str, dict[str, tuple[str, str]]] = {
@@ -161,6 +169,116 @@ EQUIVALENT: dict[str, dict[str, tuple[str, str]]] = {
         "finereid.metrics.market.xǁRowCounterǁ_packed__mutmut_24": (
             "targets = (np.arange(array.shape[0], dtype=np.int64)[:, None] << 32) | _orderable(values.numpy()) → targets = (np.arange(array.shape[0], )[:, None] << 32) | _orderable(values.numpy())",
             "NumPy's default integer is int64 here (Linux; every 64-bit platform from NumPy 2), so the row << 32 keys are the same; dtype=np.int64 guards Windows with NumPy 1.x, which no test here can run",
+        ),
+    },
+    "rerank": {
+        "finereid.metrics.rerank.x__abs_max__mutmut_6": (
+            "step = max(1, _CHUNK // max(1, x.shape[1])) → step = max(2, _CHUNK // max(1, x.shape[1]))",
+            _RERANK_CHUNK,
+        ),
+        "finereid.metrics.rerank.x__abs_max__mutmut_12": (
+            "step = max(1, _CHUNK // max(1, x.shape[1])) → step = max(1, _CHUNK // max(2, x.shape[1]))",
+            _RERANK_CHUNK,
+        ),
+        "finereid.metrics.rerank.x__copy__mutmut_1": (
+            "def f(dst: torch.Tensor, src: torch.Tensor, tile: int = 512) -> None: → def f(dst: torch.Tensor, src: torch.Tensor, tile: int = 513) -> None:",
+            "performance only: the column tile of the transposed copy; any tiling (tile 513, or overlapping tiles of step 1) copies the same values",
+        ),
+        "finereid.metrics.rerank.x__copy__mutmut_13": (
+            "for a in range(0, src.shape[1], tile): → for a in range(0, src.shape[1], ):",
+            "performance only: the column tile of the transposed copy; any tiling (tile 513, or overlapping tiles of step 1) copies the same values",
+        ),
+        "finereid.metrics.rerank.x__copy__mutmut_2": (
+            "if src.stride(-1) == 1: → if src.stride(None) == 1:",
+            "performance only: picks the plain or the tiled copy; both copy the same values (stride(None) is a tuple, stride(+1) is stride(-1) for a matrix)",
+        ),
+        "finereid.metrics.rerank.x__copy__mutmut_3": (
+            "if src.stride(-1) == 1: → if src.stride(+1) == 1:",
+            "performance only: picks the plain or the tiled copy; both copy the same values (stride(None) is a tuple, stride(+1) is stride(-1) for a matrix)",
+        ),
+        "finereid.metrics.rerank.x__copy__mutmut_4": (
+            "if src.stride(-1) == 1: → if src.stride(-2) == 1:",
+            "performance only: picks the plain or the tiled copy; both copy the same values (stride(None) is a tuple, stride(+1) is stride(-1) for a matrix)",
+        ),
+        "finereid.metrics.rerank.x__copy__mutmut_5": (
+            "if src.stride(-1) == 1: → if src.stride(-1) != 1:",
+            "performance only: picks the plain or the tiled copy; both copy the same values (stride(None) is a tuple, stride(+1) is stride(-1) for a matrix)",
+        ),
+        "finereid.metrics.rerank.x__copy__mutmut_6": (
+            "if src.stride(-1) == 1: → if src.stride(-1) == 2:",
+            "performance only: picks the plain or the tiled copy; both copy the same values (stride(None) is a tuple, stride(+1) is stride(-1) for a matrix)",
+        ),
+        "finereid.metrics.rerank.x__encode__mutmut_32": (
+            "half_rec = torch.cat([_is_reciprocal(half, part) for part in all_rows.split(1 << 16)]) → half_rec = torch.cat([_is_reciprocal(half, part) for part in all_rows.split(2 << 16)])",
+            _RERANK_CHUNK,
+        ),
+        "finereid.metrics.rerank.x__encode__mutmut_33": (
+            "half_rec = torch.cat([_is_reciprocal(half, part) for part in all_rows.split(1 << 16)]) → half_rec = torch.cat([_is_reciprocal(half, part) for part in all_rows.split(1 << 17)])",
+            _RERANK_CHUNK,
+        ),
+        "finereid.metrics.rerank.x__encode__mutmut_40": (
+            "for rows in all_rows.split(max(1, _CHUNK // (forward.shape[1] * half.shape[1]))): → for rows in all_rows.split(max(2, _CHUNK // (forward.shape[1] * half.shape[1]))):",
+            _RERANK_CHUNK,
+        ),
+        "finereid.metrics.rerank.x__encode__mutmut_91": (
+            "size = cand_mask.sum(dim=2).to(torch.float64) → size = cand_mask.sum(dim=2).to(None)",
+            "an int64 size times 2/3 is float32; for every size up to 100000 the comparison with an integer count is the same as in float64 (checked), and sizes are at most k1 + 1",
+        ),
+        "finereid.metrics.rerank.x__encode__mutmut_96": (
+            "accept = is_rec & (inside.to(torch.float64) > size * (2.0 / 3.0)) → accept = is_rec & (inside.to(None) > size * (2.0 / 3.0))",
+            "an int64 count compared with a float64 threshold is compared exactly, like its float64 copy",
+        ),
+        "finereid.metrics.rerank.x__expand__mutmut_14": (
+            "starts = torch.searchsorted(keys, torch.arange(N + 1, device=keys.device) * N) → starts = torch.searchsorted(keys, torch.arange(N + 2, device=keys.device) * N)",
+            "one more row start (N + 1 instead of N) is never indexed: neighbours are < N",
+        ),
+        "finereid.metrics.rerank.x__overlap__mutmut_23": (
+            "order = torch.argsort(g_col, stable=True) → order = torch.argsort(g_col, )",
+            "the order of a column's gallery entries does not change any sum: each (query, gallery) pair meets once per shared column, and the additions into a cell follow the query entries' order",
+        ),
+        "finereid.metrics.rerank.x__overlap__mutmut_24": (
+            "order = torch.argsort(g_col, stable=True) → order = torch.argsort(g_col, stable=False)",
+            "the order of a column's gallery entries does not change any sum: each (query, gallery) pair meets once per shared column, and the additions into a cell follow the query entries' order",
+        ),
+        "finereid.metrics.rerank.x__overlap__mutmut_32": (
+            "col_count = torch.bincount(g_col, minlength=N) → col_count = torch.bincount(g_col, )",
+            "every gallery sample is among its own k1 + 1 nearest (zero self-distance), so column N - 1 is in the gallery part of V and bincount's length is N anyway",
+        ),
+        "finereid.metrics.rerank.x__overlap__mutmut_72": (
+            "source = source.repeat_interleave(count[a:b], output_size=len(position)) → source = source.repeat_interleave(count[a:b], output_size=None)",
+            _OUTPUT_SIZE,
+        ),
+        "finereid.metrics.rerank.x__overlap__mutmut_74": (
+            "source = source.repeat_interleave(count[a:b], output_size=len(position)) → source = source.repeat_interleave(count[a:b], )",
+            _OUTPUT_SIZE,
+        ),
+        "finereid.metrics.rerank.x__ranges__mutmut_5": (
+            "shift = (starts - (torch.cumsum(counts, 0) - counts)).repeat_interleave(counts, output_size=total) → shift = (starts - (torch.cumsum(counts, 0) - counts)).repeat_interleave(counts, output_size=None)",
+            _OUTPUT_SIZE,
+        ),
+        "finereid.metrics.rerank.x__ranges__mutmut_7": (
+            "shift = (starts - (torch.cumsum(counts, 0) - counts)).repeat_interleave(counts, output_size=total) → shift = (starts - (torch.cumsum(counts, 0) - counts)).repeat_interleave(counts, )",
+            _OUTPUT_SIZE,
+        ),
+        "finereid.metrics.rerank.x_re_ranking__mutmut_81": (
+            "nearest = blocks.nearest(min(max(k1 + 1, k2), N)) → nearest = blocks.nearest(min(max(k1 + 2, k2), N))",
+            "one more nearest neighbour is found than used: the encoding slices the first k1 + 1 and k2 columns",
+        ),
+        "finereid.metrics.rerank.x_re_ranking__mutmut_118": (
+            "step = max(1, _CHUNK // G) → step = max(2, _CHUNK // G)",
+            _RERANK_CHUNK,
+        ),
+        "finereid.metrics.rerank.xǁ_Blocksǁnearest__mutmut_6": (
+            "step = max(1, _CHUNK // self.N) → step = max(2, _CHUNK // self.N)",
+            _RERANK_CHUNK,
+        ),
+        "finereid.metrics.rerank.xǁ_Blocksǁnearest__mutmut_73": (
+            "torch.topk(chunk, k, dim=1, largest=False, sorted=True, out=(values[: b - a], nearest[a:b])) → torch.topk(chunk, k, largest=False, sorted=True, out=(values[: b - a], nearest[a:b]))",
+            "topk's default dim is the last one: dim 1 of the 2-D chunk",
+        ),
+        "finereid.metrics.rerank.xǁ_Blocksǁnearest__mutmut_75": (
+            "torch.topk(chunk, k, dim=1, largest=False, sorted=True, out=(values[: b - a], nearest[a:b])) → torch.topk(chunk, k, dim=1, largest=False, out=(values[: b - a], nearest[a:b]))",
+            "topk's default is sorted=True",
         ),
     },
 }

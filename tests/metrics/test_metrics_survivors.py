@@ -13,11 +13,12 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from metrics_reference import make_case, rank_reference
+from metrics_reference import make_case, rank_reference, re_ranking_reference
 
 import finereid.metrics.distance as distance_module
+import finereid.metrics.rerank as rerank_module
 from finereid.errors import ConfigError
-from finereid.metrics import compute_distmat, evaluate_rank
+from finereid.metrics import compute_distmat, evaluate_rank, re_ranking
 from finereid.metrics.checks import rows_per_chunk
 from finereid.metrics.market import RowCounter
 
@@ -181,3 +182,142 @@ def test_ranking_follows_the_distances_device_not_torchs_default_device():
     cmc, m_ap, m_inp, _ = rank_reference(dist, q_pids, g_pids, q_camids, g_camids, max_rank=10)
     np.testing.assert_allclose(got.cmc, cmc, rtol=0, atol=1e-12)
     assert got.mAP == pytest.approx(m_ap, abs=1e-12) and got.mINP == pytest.approx(m_inp, abs=1e-12)
+
+
+def _rerank_blocks(seed: int, num_query: int = 8, num_gallery: int = 22) -> list[torch.Tensor]:
+    """q_g, q_q, g_g euclidean blocks of random float32 features."""
+    gen = torch.Generator().manual_seed(seed)
+    feats = torch.randn(num_query + num_gallery, 8, generator=gen)
+    dist = torch.cdist(feats.double(), feats.double()).float()
+    q, g = slice(0, num_query), slice(num_query, None)
+    return [dist[q, g], dist[q, q], dist[g, g]]
+
+
+def _rerank_expected(blocks: list[torch.Tensor], k1: int, k2: int) -> np.ndarray:
+    """The NumPy transcription of the published algorithm."""
+    return re_ranking_reference(*(b.numpy() for b in blocks), k1, k2, 0.3)
+
+
+def test_re_ranking_runs_in_float32_whatever_torchs_default_dtype():
+    blocks = _rerank_blocks(30)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = re_ranking(*blocks, k1=6, k2=3)
+    finally:
+        torch.set_default_dtype(previous)
+    assert got.dtype == torch.float32
+    np.testing.assert_allclose(got.numpy(), _rerank_expected(blocks, 6, 3), rtol=0, atol=1e-5)
+
+
+def test_re_ranking_stays_on_the_inputs_device_not_torchs_default_device():
+    blocks = _rerank_blocks(31)
+    with torch.device("meta"):
+        got = re_ranking(*blocks, k1=6, k2=3)
+    assert got.device == blocks[0].device
+    np.testing.assert_allclose(got.numpy(), _rerank_expected(blocks, 6, 3), rtol=0, atol=1e-5)
+
+
+def test_small_chunks_build_each_row_of_the_scaled_matrix_once(monkeypatch):
+    # 100-entry chunks of 30-wide rows: 3 rows a chunk, so the query and gallery parts need several chunks
+    monkeypatch.setattr(rerank_module, "_CHUNK", 100)
+    monkeypatch.setattr(rerank_module, "_PAIRS", 30)
+    built: list[tuple[int, int]] = []
+    real_rows = rerank_module._Blocks.rows
+
+    def rows(self, start: int, stop: int, out: torch.Tensor) -> torch.Tensor:
+        built.append((start, stop))
+        return real_rows(self, start, stop, out)
+
+    monkeypatch.setattr(rerank_module._Blocks, "rows", rows)
+    blocks = _rerank_blocks(32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a wrongly sized out= buffer would be resized with a warning
+        got = re_ranking(*blocks, k1=6, k2=3)
+    covered = sorted(row for start, stop in built for row in range(start, stop))
+    assert covered == list(range(30)) and len(built) > 2
+    np.testing.assert_allclose(got.numpy(), _rerank_expected(blocks, 6, 3), rtol=0, atol=1e-5)
+
+
+def test_re_ranking_scales_like_the_published_code_for_asymmetric_blocks():
+    # float32 distance blocks are rarely exactly symmetric; the published code divides each column of the
+    # (N, N) matrix by its maximum, so q_q and g_g must be read by column, not by row
+    blocks = _rerank_blocks(33)
+    gen = torch.Generator().manual_seed(34)
+    blocks[1] = blocks[1] * (1 + 0.5 * torch.rand(blocks[1].shape, generator=gen))
+    blocks[2] = blocks[2] * (1 + 0.5 * torch.rand(blocks[2].shape, generator=gen))
+    got = re_ranking(*blocks, k1=6, k2=3)
+    np.testing.assert_allclose(got.numpy(), _rerank_expected(blocks, 6, 3), rtol=0, atol=1e-5)
+
+
+def test_re_ranking_follows_the_published_code_for_negative_entries():
+    # the published code squares the inputs before taking each column's maximum, so a negated similarity
+    # (entries of both signs) is scaled by its largest magnitude, not by its largest value
+    gen = torch.Generator().manual_seed(35)
+    feats = torch.randn(16, 4, generator=gen)
+    similarity = -(feats @ feats.T)
+    blocks = [similarity[:5, 5:], similarity[:5, :5], similarity[5:, 5:]]
+    got = re_ranking(*blocks, k1=3, k2=2)
+    np.testing.assert_allclose(got.numpy(), _rerank_expected(blocks, 3, 2), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("k2", [1, 2])
+def test_small_k2_values_follow_the_published_code(k2):
+    # k2 == 1 skips the query expansion, k2 == 2 averages over two neighbours
+    blocks = _rerank_blocks(36)
+    got = re_ranking(*blocks, k1=5, k2=k2)
+    np.testing.assert_allclose(got.numpy(), _rerank_expected(blocks, 5, k2), rtol=0, atol=1e-5)
+
+
+def test_re_ranking_does_not_depend_on_the_distance_unit():
+    # every column is divided by its maximum, so distances in other units (here 1/20, all below 1) give
+    # the same result up to float32 rounding
+    blocks = _rerank_blocks(37)
+    got = re_ranking(*(block / 20 for block in blocks), k1=6, k2=3)
+    np.testing.assert_allclose(got.numpy(), re_ranking(*blocks, k1=6, k2=3).numpy(), rtol=0, atol=1e-5)
+    assert float(blocks[0].max()) / 20 < 1.0
+
+
+def test_all_zero_distances_re_rank_to_zero_not_nan():
+    zeros = [torch.zeros(3, 5), torch.zeros(3, 3), torch.zeros(5, 5)]
+    got = re_ranking(*zeros, k1=2, k2=2)
+    assert torch.equal(got, torch.zeros(3, 5))
+
+
+@pytest.mark.parametrize(
+    ("change", "kwargs", "message"),
+    [
+        (lambda b: (b[0][0], b[1], b[2]), {}, r"^q_g_dist must be a 2-D matrix"),
+        (lambda b: (b[0], b[1][0], b[2]), {}, r"^q_q_dist must be a 2-D matrix"),
+        (lambda b: (b[0], b[1], b[2][0]), {}, r"^g_g_dist must be a 2-D matrix"),
+        (
+            lambda b: (b[0], b[1], b[2].to("meta")),
+            {},
+            r"^q_g_dist, q_q_dist and g_g_dist must be on the same device$",
+        ),
+        (lambda b: b, {"k1": 0}, r"^k1 must be a positive integer"),
+        (lambda b: b, {"k2": 0}, r"^k2 must be a positive integer"),
+        (lambda b: b, {"lambda_value": 1.5}, r"^lambda_value must be in \[0, 1\]"),
+        (
+            lambda b: (b[0].masked_fill(b[0] > 4, float("nan")), b[1], b[2]),
+            {},
+            r"^re_ranking: the distance matrices contain NaN values$",
+        ),
+    ],
+)
+def test_re_ranking_errors_start_with_the_argument_at_fault(change, kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        re_ranking(*change(_rerank_blocks(38, 3, 6)), **kwargs)
+
+
+@pytest.mark.parametrize("budget", [1, 4, 7, 100])
+def test_spans_are_the_longest_runs_within_the_budget(budget):
+    cost = torch.tensor([3, 1, 0, 4, 2, 2, 5, 1, 1, 0, 3])
+    spans = rerank_module._spans(cost, budget)
+    assert [a for a, _ in spans] == [0] + [b for _, b in spans[:-1]] and spans[-1][1] == len(cost)
+    for a, b in spans:
+        total = int(cost[a:b].sum())
+        assert b == a + 1 or total <= budget  # one item at least, else within the budget
+        assert b == len(cost) or total + int(cost[b]) > budget  # and no longer than the budget allows
