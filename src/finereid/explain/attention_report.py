@@ -109,16 +109,19 @@ def examples_sheet(models: Sequence[ModelAttention], count: int = 6) -> Image.Im
         first = lookup[0][query]
         row = [_with_mask(first.maps["image"], first.maps["mask"])]
         shares = []
-        for table in lookup:
+        for model, table in zip(models, lookup, strict=True):
             record = table[query]
             row += [
                 overlay(record.maps["image"], record.maps["match"]),
                 overlay(record.maps["image"], record.maps["contrast"]),
             ]
-            shares.append(f"{_cell(record.share_match, '{:.2f}')}/{_cell(record.share_contrast, '{:.2f}')}")
+            match, contrast = _cell(record.share_match, "{:.2f}"), _cell(record.share_contrast, "{:.2f}")
+            shares.append(f"{model.label}: {match} / {contrast}")
         rows.append(row)
-        captions.append(f"{first.attribute}, chance {first.chance:.2f}\nshares: " + "  ".join(shares))
-    headers = ["detail", *[f"{m.label[:10]} {kind}" for m in models for kind in ("match", "contr.")]]
+        captions.append(
+            f"{first.attribute}, chance {first.chance:.2f}\nshare match / contrast:\n" + "\n".join(shares)
+        )
+    headers = ["detail", *[f"{m.label}\n{kind}" for m in models for kind in ("match", "contrast")]]
     title = (
         "Where each model looks on the same queries (detail in magenta in the first column)\n"
         "match: what makes the query close to its true match; contrast: closer to it than to a look-alike"

@@ -40,22 +40,32 @@ def sheet(
     cell: tuple[int, int] = (128, 64),
     headers: Sequence[str] = (),
 ) -> Image.Image:
-    """Rows of pictures resized to `cell` (height, width), a caption right of each row, column headers."""
+    """Rows of pictures resized to `cell` (height, width), a caption right of each row, column headers.
+
+    Headers and captions may hold several lines; the caption column is as wide as its longest line.
+    """
     font = ImageFont.load_default(size=12)
     columns = max((len(r) for r in rows), default=0)
     pad, line = 6, 16
-    top = pad + (line * len(title.splitlines()) if title else 0) + (line if headers else 0)
-    caption_width = 260
-    width = pad + columns * (cell[1] + pad) + caption_width
-    height = top + len(rows) * (cell[0] + pad) + pad
+    header_lines = max((len(h.splitlines()) for h in headers), default=0)
+    top = pad + (line * len(title.splitlines()) if title else 0) + line * header_lines
+    caption_lines = [text for caption in captions for text in caption.splitlines()]
+    caption_width = max([260, *(int(font.getlength(text)) + 2 * pad for text in caption_lines)])
+    width = max(pad + columns * (cell[1] + pad) + caption_width,
+                *(int(font.getlength(text)) + 2 * pad for text in title.splitlines()))  # fmt: skip
+    step = max([cell[0], *(line * len(caption.splitlines()) for caption in captions)]) + pad  # one row
+    height = top + len(rows) * step + pad
     canvas = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(canvas)
     for i, text in enumerate(title.splitlines()):
         draw.text((pad, pad + i * line), text, fill="black", font=font)
-    for c, text in enumerate(headers):
-        draw.text((pad + c * (cell[1] + pad), top - line), text, fill="black", font=font)
+    for c, header in enumerate(headers):
+        for i, text in enumerate(header.splitlines()):
+            draw.text(
+                (pad + c * (cell[1] + pad), top - line * (header_lines - i)), text, fill="black", font=font
+            )
     for r, row in enumerate(rows):
-        y = top + r * (cell[0] + pad)
+        y = top + r * step
         for c, picture in enumerate(row):
             canvas.paste(
                 picture.convert("RGB").resize((cell[1], cell[0]), Image.Resampling.BILINEAR),
