@@ -38,7 +38,7 @@ from finereid.metrics import evaluate_features, lexsort_rows
 
 INDEX = {"size": 10_000_000, "dim": 512, "num_ids": 100_000, "queries": 1000, "block": 100_000}
 NOISE, TOP_K = 1.0, 10
-NPROBES = (16, 32, 64, 128)
+NPROBES = (16, 32, 64, 128, 256, 512)
 
 
 def child_msmt_rerank(quick: bool) -> dict:
