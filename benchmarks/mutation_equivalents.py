@@ -34,6 +34,22 @@ _OUTPUT_SIZE = (
 )
 _NORM_LINE = "step = max(1, (1 << 22) // max(1, feats.shape[1]))"
 
+_GROUP_NAME = (
+    "an internal dict key: without datasets the one group's name is read only by the per-dataset error, which "
+    "cannot fire for a single group (it would need fewer identities than the P x world_size already required)"
+)
+_LENGTHS_CHECKED = (
+    "strict=True guards an invariant checked two lines above (one dataset per sample, else a ConfigError): "
+    "the two sequences always have the same length"
+)
+_ONE_COUNT_PER_GROUP = (
+    "strict=True guards an invariant: `mine` and `_counts(batch)` both have one entry per dataset group"
+)
+_INT_WEIGHTS = (
+    "integer counts: weights / weights.sum() is numpy's true division, which converts the int64 counts to "
+    "float64 exactly, so the probabilities are the same to the bit"
+)
+
 EQUIVALENT: dict[str, dict[str, tuple[str, str]]] = {
     "distance": {
         "finereid.metrics.distance.x__squared_norms__mutmut_6": (
@@ -279,6 +295,56 @@ EQUIVALENT: dict[str, dict[str, tuple[str, str]]] = {
         "finereid.metrics.rerank.xǁ_Blocksǁnearest__mutmut_75": (
             "torch.topk(chunk, k, dim=1, largest=False, sorted=True, out=(values[: b - a], nearest[a:b])) → torch.topk(chunk, k, dim=1, largest=False, out=(values[: b - a], nearest[a:b]))",
             "topk's default is sorted=True",
+        ),
+    },
+    "sampler": {
+        "finereid.data.sampler.x__group_pids__mutmut_2": (
+            'return {"all": sorted_pids} → return {"XXallXX": sorted_pids}',
+            _GROUP_NAME,
+        ),
+        "finereid.data.sampler.x__group_pids__mutmut_3": (
+            'return {"all": sorted_pids} → return {"ALL": sorted_pids}',
+            _GROUP_NAME,
+        ),
+        "finereid.data.sampler.x__group_pids__mutmut_10": (
+            "for pid, name in zip(pids, datasets, strict=True): → for pid, name in zip(pids, datasets, strict=None):",
+            _LENGTHS_CHECKED,
+        ),
+        "finereid.data.sampler.x__group_pids__mutmut_13": (
+            "for pid, name in zip(pids, datasets, strict=True): → for pid, name in zip(pids, datasets, ):",
+            _LENGTHS_CHECKED,
+        ),
+        "finereid.data.sampler.x__group_pids__mutmut_14": (
+            "for pid, name in zip(pids, datasets, strict=True): → for pid, name in zip(pids, datasets, strict=False):",
+            _LENGTHS_CHECKED,
+        ),
+        "finereid.data.sampler.xǁRandomIdentitySamplerǁ__iter____mutmut_13": (
+            "for my_pids, count in zip(mine, self._counts(batch), strict=True): → for my_pids, count in zip(mine, self._counts(batch), strict=None):",
+            _ONE_COUNT_PER_GROUP,
+        ),
+        "finereid.data.sampler.xǁRandomIdentitySamplerǁ__iter____mutmut_16": (
+            "for my_pids, count in zip(mine, self._counts(batch), strict=True): → for my_pids, count in zip(mine, self._counts(batch), ):",
+            _ONE_COUNT_PER_GROUP,
+        ),
+        "finereid.data.sampler.xǁRandomIdentitySamplerǁ__iter____mutmut_18": (
+            "for my_pids, count in zip(mine, self._counts(batch), strict=True): → for my_pids, count in zip(mine, self._counts(batch), strict=False):",
+            _ONE_COUNT_PER_GROUP,
+        ),
+        "finereid.data.sampler.xǁRandomIdentitySamplerǁ__iter____mutmut_32": (
+            "weights = np.array([len(pending[pid]) for pid in available], dtype=np.float64) → weights = np.array([len(pending[pid]) for pid in available], dtype=None)",
+            _INT_WEIGHTS,
+        ),
+        "finereid.data.sampler.xǁRandomIdentitySamplerǁ__iter____mutmut_34": (
+            "weights = np.array([len(pending[pid]) for pid in available], dtype=np.float64) → weights = np.array([len(pending[pid]) for pid in available], )",
+            _INT_WEIGHTS,
+        ),
+        "finereid.data.sampler.xǁRandomIdentitySamplerǁ__iter____mutmut_38": (
+            "chosen = rng.choice(len(available), size=count, replace=False, p=weights / weights.sum()) → chosen = rng.choice(len(available), size=count, replace=None, p=weights / weights.sum())",
+            "numpy's Generator.choice reads replace by truth value: None draws without replacement, as False does (checked: same draws for 50 seeds)",
+        ),
+        "finereid.data.sampler.xǁRandomIdentitySamplerǁ_chunks__mutmut_9": (
+            "return [rng.choice(indices, size=k, replace=True).tolist()] → return [rng.choice(indices, size=k, ).tolist()]",
+            "replace=True is the default of numpy's Generator.choice",
         ),
     },
 }
