@@ -297,6 +297,62 @@ EQUIVALENT: dict[str, dict[str, tuple[str, str]]] = {
             "topk's default is sorted=True",
         ),
     },
+    "efficientnet": {
+        "finereid.models.backbones.efficientnet.xǁEfficientNetLite0Trunkǁ__init____mutmut_4": (
+            "pretrained=False, → pretrained=None,",
+            "timm.create_model loads weights only `if pretrained:`; None is falsy like False: the same randomly initialized body",
+        ),
+        "finereid.models.backbones.efficientnet.xǁEfficientNetLite0Trunkǁ__init____mutmut_6": (
+            'global_pool="", → global_pool=None,',
+            "timm.create_model drops keyword arguments that are None, so the body gets timm's default 'avg' pool (and flatten) instead of none; the trunk runs only the body's forward_features (stem, blocks, head conv); the pool module after it is never called by finereid and has no parameters or buffers, so feature maps, state dict and checkpoints are identical (only trunk.body's own forward and repr differ, which finereid never uses; TimmTrunk keeps timm's default pool too)",
+        ),
+        "finereid.models.backbones.efficientnet.xǁEfficientNetLite0Trunkǁ__init____mutmut_11": (
+            "pretrained=False, → (removed)",
+            "pretrained defaults to False in timm.create_model: the same randomly initialized body",
+        ),
+        "finereid.models.backbones.efficientnet.xǁEfficientNetLite0Trunkǁ__init____mutmut_13": (
+            'global_pool="", → (removed)',
+            "the body gets timm's default 'avg' pool (and flatten) instead of none; the trunk runs only the body's forward_features (stem, blocks, head conv); the pool module after it is never called by finereid and has no parameters or buffers, so feature maps, state dict and checkpoints are identical (only trunk.body's own forward and repr differ, which finereid never uses; TimmTrunk keeps timm's default pool too)",
+        ),
+        "finereid.models.backbones.efficientnet.xǁEfficientNetLite0Trunkǁ__init____mutmut_24": (
+            'pad_type="same", → pad_type="SAME",',
+            "timm lower-cases a string padding (timm.layers.padding.get_padding_value) before comparing it with 'same': the same TF-SAME convolutions (checked: identical module tree and feature maps)",
+        ),
+        "finereid.models.backbones.efficientnet.xǁEfficientNetLite0Trunkǁ__init____mutmut_26": (
+            "output_stride=16 * last_stride,  # last_stride 1 dilates the last stride-2 stage (timm's way) → output_stride=17 * last_stride,  # last_stride 1 dilates the last stride-2 stage (timm's way)",
+            "timm's EfficientNet builder turns a stride-2 step into dilation only when the running stride would exceed output_stride; running strides are powers of two up to 32, so 16 * s and 17 * s dilate the same blocks for every integer last_stride s (s = 1: only the step to 32 exceeds 16 or 17; s >= 2: 32 exceeds neither; checked: identical module trees)",
+        ),
+        "finereid.models.backbones.efficientnet.xǁEfficientNetLite0Trunkǁ__init____mutmut_32": (
+            'self.register_buffer("in_scale", (std / _TF_STD).view(1, 3, 1, 1), persistent=False) → self.register_buffer("in_scale", (std / _TF_STD).view(1, 3, 1, 1), persistent=None)',
+            "register_buffer tests `if persistent:`; None is falsy, so the buffer is non-persistent as with False (not in the state dict)",
+        ),
+        "finereid.models.backbones.efficientnet.xǁEfficientNetLite0Trunkǁ__init____mutmut_42": (
+            'self.register_buffer("in_scale", (std / _TF_STD).view(1, 3, 1, 1), persistent=False) → self.register_buffer("in_scale", (std / _TF_STD).view(3, 1, 1), persistent=False)',
+            "the trunk's input is [B, 3, H, W] (finereid's models reject any other shape with a ConfigError before the trunk): a (3, 1, 1) per-channel buffer broadcasts over it exactly as (1, 3, 1, 1) does, and the buffer is not saved; only a bare trunk fed one unbatched [3, H, W] image would differ (the original makes it a batch of one, the mutant fails in BatchNorm), an input outside its documented [B, 3, H, W]",
+        ),
+        "finereid.models.backbones.efficientnet.xǁEfficientNetLite0Trunkǁ__init____mutmut_54": (
+            'self.register_buffer("in_shift", ((mean - _TF_MEAN) / _TF_STD).view(1, 3, 1, 1), persistent=False) → self.register_buffer("in_shift", ((mean - _TF_MEAN) / _TF_STD).view(1, 3, 1, 1), persistent=None)',
+            "register_buffer tests `if persistent:`; None is falsy, so the buffer is non-persistent as with False (not in the state dict)",
+        ),
+        "finereid.models.backbones.efficientnet.xǁEfficientNetLite0Trunkǁ__init____mutmut_64": (
+            'self.register_buffer("in_shift", ((mean - _TF_MEAN) / _TF_STD).view(1, 3, 1, 1), persistent=False) → self.register_buffer("in_shift", ((mean - _TF_MEAN) / _TF_STD).view(3, 1, 1), persistent=False)',
+            "the trunk's input is [B, 3, H, W] (finereid's models reject any other shape with a ConfigError before the trunk): a (3, 1, 1) per-channel buffer broadcasts over it exactly as (1, 3, 1, 1) does, and the buffer is not saved; only a bare trunk fed one unbatched [3, H, W] image would differ (the original makes it a batch of one, the mutant fails in BatchNorm), an input outside its documented [B, 3, H, W]",
+        ),
+    },
+    "heads": {
+        "finereid.models.heads.xǁBNNeckǁ__init____mutmut_10": (
+            "self.classifier = nn.Linear(in_dim, num_classes, bias=False) → self.classifier = nn.Linear(in_dim, num_classes, bias=None)",
+            "nn.Linear tests `if bias:`; None is falsy: the classifier is bias-free as with False (classifier.bias is None)",
+        ),
+        "finereid.models.heads.xǁFCEmbeddingǁ__init____mutmut_14": (
+            "self.fc = nn.Sequential(nn.Linear(in_dim, out_dim), nn.BatchNorm1d(out_dim), nn.ReLU(inplace=True)) → self.fc = nn.Sequential(nn.Linear(in_dim, out_dim), nn.BatchNorm1d(out_dim), nn.ReLU(inplace=None))",
+            "memory only: ReLU passes inplace to F.relu, which tests `if inplace:`, so None computes out of place like False; BatchNorm1d's backward does not read its output, so values and gradients are the same (checked in training mode: outputs, input and parameter gradients, running statistics)",
+        ),
+        "finereid.models.heads.xǁFCEmbeddingǁ__init____mutmut_15": (
+            "self.fc = nn.Sequential(nn.Linear(in_dim, out_dim), nn.BatchNorm1d(out_dim), nn.ReLU(inplace=True)) → self.fc = nn.Sequential(nn.Linear(in_dim, out_dim), nn.BatchNorm1d(out_dim), nn.ReLU(inplace=False))",
+            "memory only: the in-place ReLU overwrites the BatchNorm output instead of allocating a new tensor; BatchNorm1d's backward does not read its output, so values and gradients are the same (checked in training mode: outputs, input and parameter gradients, running statistics)",
+        ),
+    },
     "sampler": {
         "finereid.data.sampler.x__group_pids__mutmut_2": (
             'return {"all": sorted_pids} → return {"XXallXX": sorted_pids}',
