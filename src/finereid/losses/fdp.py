@@ -182,5 +182,6 @@ def _check_inputs(embeddings, labels, indices_tuple, ref_emb, ref_labels) -> Non
         raise ConfigError("FDPLoss: pass labels (or a miner's indices_tuple)")
     check_rows_and_labels("FDPLoss", embeddings, ... if labels is None else labels)
     if ref_emb is not None:
-        ref_labels = ... if ref_labels is None else ref_labels
+        if ref_labels is None:  # PML then gives ref_emb's rows the batch's labels (a miner's pairs need none)
+            ref_labels = labels if indices_tuple is None else ...
         check_rows_and_labels("FDPLoss", ref_emb, ref_labels, what="ref_emb", width=embeddings.shape[1])
