@@ -50,7 +50,79 @@ _INT_WEIGHTS = (
     "float64 exactly, so the probabilities are the same to the bit"
 )
 
+_FDP_LOSS_METHOD = (
+    "GenericPairLoss reads mat_based_loss only to pick self.loss_method, which only its own compute_loss calls; "
+    "FDPLoss overrides compute_loss and calls mat_based_loss / _compute_loss itself"
+)
+_FDP_RECORDED = (
+    "is_stat=False is the default of PML's add_to_recordable_attributes, which reads it by truth value (None "
+    "is false): margin, beta and sigma are recorded as plain attributes either way"
+)
+_FDP_PAIRS = (
+    "lmu.convert_to_pairs reads labels and ref_labels only when indices_tuple is None (to build all pairs); "
+    "compute_loss calls it only with a miner's tuple, which it returns as is (pairs) or as (a, p, a, n)"
+)
+_RANK_STREAM = (
+    "another, equally valid per-rank stream (not the same draws): with + 2 rank r draws what rank r + 1 drew; "
+    "the offset only has to be non-zero, because numpy's SeedSequence pads the entropy with zeros and "
+    "[seed, epoch, 0] would be the shared [seed, epoch] stream (checked); every property (P x K batches, "
+    "disjoint ranks, same seed/epoch/rank same order, draws in proportion to the chunks left) holds, and "
+    "only stored outputs could tell the two apart"
+)
+
 EQUIVALENT: dict[str, dict[str, tuple[str, str]]] = {
+    "fdp": {
+        "finereid.losses.fdp.xǁFDPLossǁ__init____mutmut_65": (
+            "super().__init__(mat_based_loss=True, distance=distance, **kwargs) → super().__init__(mat_based_loss=None, distance=distance, **kwargs)",
+            _FDP_LOSS_METHOD,
+        ),
+        "finereid.losses.fdp.xǁFDPLossǁ__init____mutmut_70": (
+            "super().__init__(mat_based_loss=True, distance=distance, **kwargs) → super().__init__(mat_based_loss=False, distance=distance, **kwargs)",
+            _FDP_LOSS_METHOD,
+        ),
+        "finereid.losses.fdp.xǁFDPLossǁ__init____mutmut_128": (
+            'self.add_to_recordable_attributes(list_of_names=["margin", "beta", "sigma"], is_stat=False) → self.add_to_recordable_attributes(list_of_names=["margin", "beta", "sigma"], is_stat=None)',
+            _FDP_RECORDED,
+        ),
+        "finereid.losses.fdp.xǁFDPLossǁ__init____mutmut_130": (
+            'self.add_to_recordable_attributes(list_of_names=["margin", "beta", "sigma"], is_stat=False) → self.add_to_recordable_attributes(list_of_names=["margin", "beta", "sigma"], )',
+            _FDP_RECORDED,
+        ),
+        "finereid.losses.fdp.xǁFDPLossǁ_fast_forward__mutmut_25": (
+            "valid = pos.any(1) & neg.any(1) → valid = pos.any(1) & neg.any(None)",
+            "on the fast path the masks compare the batch's labels with themselves: an anchor has no negative only "
+            "when every label equals its own, i.e. when no row has one, so each row's any() is the whole matrix's",
+        ),
+        "finereid.losses.fdp.xǁFDPLossǁ_fast_forward__mutmut_46": (
+            "return torch.where(valid, losses, 0).sum() / valid.sum().clamp_min(1) → return torch.where(valid, losses, 0).sum() / valid.sum().clamp_min(2)",
+            "on the fast path valid anchors come in pairs (if i has a positive j and a negative k, j has the "
+            "positive i and the same negative k), so the count is 0 or at least 2; at 0 the sum is exactly 0",
+        ),
+        "finereid.losses.fdp.xǁFDPLossǁ_negative_term__mutmut_11": (
+            "lse = lmu.logsumexp(self.beta * (self.margin - dist), keep_mask=neg, add_one=True, dim=1) → lse = lmu.logsumexp(self.beta * (self.margin - dist), keep_mask=neg, dim=1)",
+            "add_one=True is the default of PML's lmu.logsumexp(x, keep_mask=None, add_one=True, dim=1)",
+        ),
+        "finereid.losses.fdp.xǁFDPLossǁ_negative_term__mutmut_12": (
+            "lse = lmu.logsumexp(self.beta * (self.margin - dist), keep_mask=neg, add_one=True, dim=1) → lse = lmu.logsumexp(self.beta * (self.margin - dist), keep_mask=neg, add_one=True, )",
+            "dim=1 is the default of PML's lmu.logsumexp(x, keep_mask=None, add_one=True, dim=1)",
+        ),
+        "finereid.losses.fdp.xǁFDPLossǁcompute_loss__mutmut_23": (
+            "return self.mat_based_loss(mat, lmu.convert_to_pairs(indices_tuple, labels, ref_labels)) → return self.mat_based_loss(mat, lmu.convert_to_pairs(indices_tuple, None, ref_labels))",
+            _FDP_PAIRS,
+        ),
+        "finereid.losses.fdp.xǁFDPLossǁcompute_loss__mutmut_24": (
+            "return self.mat_based_loss(mat, lmu.convert_to_pairs(indices_tuple, labels, ref_labels)) → return self.mat_based_loss(mat, lmu.convert_to_pairs(indices_tuple, labels, None))",
+            _FDP_PAIRS,
+        ),
+        "finereid.losses.fdp.xǁFDPLossǁcompute_loss__mutmut_26": (
+            "return self.mat_based_loss(mat, lmu.convert_to_pairs(indices_tuple, labels, ref_labels)) → return self.mat_based_loss(mat, lmu.convert_to_pairs(indices_tuple, ref_labels))",
+            _FDP_PAIRS,
+        ),
+        "finereid.losses.fdp.xǁFDPLossǁcompute_loss__mutmut_27": (
+            "return self.mat_based_loss(mat, lmu.convert_to_pairs(indices_tuple, labels, ref_labels)) → return self.mat_based_loss(mat, lmu.convert_to_pairs(indices_tuple, labels, ))",
+            _FDP_PAIRS,
+        ),
+    },
     "distance": {
         "finereid.metrics.distance.x__squared_norms__mutmut_6": (
             f"{_NORM_LINE} → step = max(2, (1 << 22) // max(1, feats.shape[1]))",
@@ -397,6 +469,10 @@ EQUIVALENT: dict[str, dict[str, tuple[str, str]]] = {
         "finereid.data.sampler.xǁRandomIdentitySamplerǁ__iter____mutmut_38": (
             "chosen = rng.choice(len(available), size=count, replace=False, p=weights / weights.sum()) → chosen = rng.choice(len(available), size=count, replace=None, p=weights / weights.sum())",
             "numpy's Generator.choice reads replace by truth value: None draws without replacement, as False does (checked: same draws for 50 seeds)",
+        ),
+        "finereid.data.sampler.xǁRandomIdentitySamplerǁ__iter____mutmut_8": (
+            "rng = np.random.default_rng([self.seed, self.epoch, self.rank + 1]) → rng = np.random.default_rng([self.seed, self.epoch, self.rank + 2])",
+            _RANK_STREAM,
         ),
         "finereid.data.sampler.xǁRandomIdentitySamplerǁ_chunks__mutmut_9": (
             "return [rng.choice(indices, size=k, replace=True).tolist()] → return [rng.choice(indices, size=k, ).tolist()]",
