@@ -489,4 +489,14 @@ EQUIVALENT: dict[str, dict[str, tuple[str, str]]] = {
             "antialias=True is the default of torchvision.transforms.v2.Resize from torchvision 0.17; finereid requires >= 0.19 (test_downscaling_is_antialiased checks the antialiasing itself)",
         ),
     },
+    "engine": {
+        "finereid.engine.module.xǁReIDModuleǁtraining_step__mutmut_15": (
+            'uses_camids = getattr(self.model, "uses_camids", False) → uses_camids = getattr(self.model, "uses_camids", None)',
+            "the default is read only as a condition (`if uses_camids`): None and False are both false, so a model without the attribute is called with images only either way",
+        ),
+        "finereid.engine.module.xǁReIDModuleǁtraining_step__mutmut_50": (
+            "if len(optimizers) > 1:  # centers learn from the unweighted center loss (strong baseline) → if len(optimizers) >= 1:  # centers learn from the unweighted center loss (strong baseline)",
+            "with one optimizer there are no center losses (center_weight 0 builds an empty ModuleList, and any center loss adds the second optimizer), so the loop that rescales their gradients has nothing to visit",
+        ),
+    },
 }

@@ -18,11 +18,12 @@ from finereid.engine.module import NonFiniteLossError
 NUM_CLASSES = 4
 
 
-def _module(loss: dict | None = None, optim: dict | None = None) -> ReIDModule:
+def _module(loss: dict | None = None, optim: dict | None = None, model: dict | None = None) -> ReIDModule:
     """A bot_resnet18 ReIDModule at 32x16 (triplet + center loss unless `loss` says otherwise)."""
     torch.manual_seed(0)
     config = config_from_dict(
-        {"data": {"height": 32, "width": 16}, "model": {"name": "bot_resnet18", "pretrained": "none"},
+        {"data": {"height": 32, "width": 16},
+         "model": {"name": "bot_resnet18", "pretrained": "none", **(model or {})},
          "loss": {"metric_loss": "triplet", **(loss or {})}, "optim": {"lr": 1e-3, **(optim or {})}}
     )  # fmt: skip
     return ReIDModule(config, NUM_CLASSES)
@@ -31,7 +32,8 @@ def _module(loss: dict | None = None, optim: dict | None = None) -> ReIDModule:
 def _batch(size: int = 8) -> dict[str, torch.Tensor]:
     generator = torch.Generator().manual_seed(1)
     pids = torch.arange(size) // 2 % NUM_CLASSES
-    return {"images": torch.randn(size, 3, 32, 16, generator=generator), "pids": pids}
+    camids = torch.arange(size) % 3
+    return {"images": torch.randn(size, 3, 32, 16, generator=generator), "pids": pids, "camids": camids}
 
 
 class _Strategy:
@@ -46,13 +48,15 @@ class _Strategy:
         return (decision or self.other_rank_bad) if not all else (decision and self.other_rank_bad)
 
 
-def _stepping(module: ReIDModule, monkeypatch, world_size: int = 1, strategy=None, single=False) -> list:
+def _stepping(
+    module: ReIDModule, monkeypatch, world_size: int = 1, strategy=None, single=False, epoch: int = 2
+) -> list:
     """Make training_step runnable without a Trainer; returns the list the log calls are recorded in."""
     optimizers, _ = module.configure_optimizers()
     logged: list[tuple[str, torch.Tensor, dict]] = []
     trainer = SimpleNamespace(world_size=world_size, num_training_batches=5, strategy=strategy)
     monkeypatch.setattr(type(module), "trainer", property(lambda self: trainer))
-    monkeypatch.setattr(type(module), "current_epoch", property(lambda self: 2))
+    monkeypatch.setattr(type(module), "current_epoch", property(lambda self: epoch))
     monkeypatch.setattr(module, "optimizers", lambda: optimizers[0] if single else optimizers)
     monkeypatch.setattr(module, "manual_backward", lambda loss: loss.backward())
     monkeypatch.setattr(module, "log", lambda name, value, **kwargs: logged.append((name, value, kwargs)))
@@ -155,3 +159,65 @@ def test_metric_loss_with_unit_weight_is_kept():
     batch = _batch()
     terms = module._loss_terms(module.model(batch["images"]), batch["pids"])
     assert set(terms) == {"id_loss", "metric_loss"}
+
+
+def _spy_forward(module: ReIDModule, monkeypatch, uses_camids: bool | None) -> list[dict]:
+    """Record each call of the model (its images and keyword arguments); `uses_camids` None: no attribute."""
+    calls: list[dict] = []
+    forward = module.model.forward
+
+    def spy(images, **kwargs):
+        calls.append({"images": images, **kwargs})
+        return forward(images)
+
+    monkeypatch.setattr(module.model, "forward", spy)
+    if uses_camids is not None:
+        monkeypatch.setattr(module.model, "uses_camids", uses_camids, raising=False)
+    return calls
+
+
+@pytest.mark.parametrize("uses_camids", [True, False, None], ids=["uses", "declines", "silent"])
+def test_camera_ids_reach_only_models_that_use_them(monkeypatch, uses_camids):
+    module = _module({"center_weight": 0.0})
+    _stepping(module, monkeypatch)
+    calls = _spy_forward(module, monkeypatch, uses_camids)
+    batch = _batch()
+    module.training_step(batch, 0)
+    assert len(calls) == 1 and torch.equal(calls[0]["images"], batch["images"])
+    if uses_camids:  # TransReID's SIE: the batch's own camera ids, by keyword
+        assert set(calls[0]) == {"images", "camids"} and torch.equal(calls[0]["camids"], batch["camids"])
+    else:  # every other model is called with images only (its forward takes no camera ids)
+        assert set(calls[0]) == {"images"}
+
+
+def _backbone_state(module: ReIDModule) -> list[torch.Tensor]:
+    """Copies of the backbone's parameters and BatchNorm buffers."""
+    backbone = module.model.backbone
+    return [t.detach().clone() for t in (*backbone.parameters(), *backbone.buffers())]
+
+
+@pytest.mark.parametrize(("epoch", "frozen"), [(0, True), (1, True), (2, False)])
+def test_freeze_epochs_keep_the_backbone_and_its_statistics_while_the_head_trains(monkeypatch, epoch, frozen):
+    # model.freeze_epochs = 2: epochs 0 and 1 train only the head; from epoch 2 everything trains
+    module = _module({"center_weight": 0.0}, model={"freeze_epochs": 2})
+    _stepping(module, monkeypatch, epoch=epoch)
+    backbone_before = _backbone_state(module)
+    head_before = [p.detach().clone() for p in module.model.neck.parameters()]
+    module.training_step(_batch(), 0)
+    unchanged = [torch.equal(a, b) for a, b in zip(backbone_before, _backbone_state(module), strict=True)]
+    assert all(unchanged) if frozen else not any(unchanged[:3])
+    head = zip(head_before, module.model.neck.parameters(), strict=True)
+    assert not all(torch.equal(a, b) for a, b in head)  # the head trains in every epoch
+
+
+def test_center_losses_need_one_feature_each(monkeypatch):
+    # one center loss per entry of the model's feature_dims; a model that returns fewer features than it
+    # declares must fail, not silently train fewer centers
+    module = _module({"center_weight": 0.0005})
+    _stepping(module, monkeypatch)
+    module.train()
+    batch = _batch()
+    output = module.model(batch["images"])
+    assert len(module.center_losses) == len(output.features)
+    with pytest.raises(ValueError, match="zip"):
+        module._loss_terms(output._replace(features=[]), batch["pids"])
