@@ -41,8 +41,14 @@ def _unnormalize(out: torch.Tensor) -> torch.Tensor:
 
 def test_every_switch_is_off_by_default() -> None:
     names = [type(step).__name__ for step in build_transforms(64, 32).transforms]
-    assert names == ["ToImage", "Resize", "RandomHorizontalFlip", "Pad", "RandomCrop", "ToDtype", "Normalize",
-                     "RandomErasing"]  # fmt: skip
+    assert names == [
+        "ImageTensor",
+        "ResizeImage",
+        "RandomFlip",
+        "PadAndCrop",
+        "ToNormalizedFloat",
+        "RandomErase",
+    ]
 
 
 @pytest.mark.parametrize("switch", SWITCHES, ids=lambda s: "-".join(map(str, s.values())))

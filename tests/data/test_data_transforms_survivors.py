@@ -194,11 +194,10 @@ def test_a_flip_draw_of_one_half_does_not_mirror(monkeypatch: pytest.MonkeyPatch
 @pytest.mark.parametrize(
     ("off", "absent"),
     [
-        ({"flip_prob": 0.0}, {"RandomHorizontalFlip"}),
-        ({"padding": 0}, {"Pad", "RandomCrop"}),
-        ({"erasing_prob": 0.0}, {"RandomErasing"}),
-        ({"flip_prob": 0.0, "padding": 0, "erasing_prob": 0.0}, {"RandomHorizontalFlip", "Pad", "RandomCrop",
-                                                                 "RandomErasing"}),
+        ({"flip_prob": 0.0}, {"RandomFlip"}),
+        ({"padding": 0}, {"PadAndCrop"}),
+        ({"erasing_prob": 0.0}, {"RandomErase"}),
+        ({"flip_prob": 0.0, "padding": 0, "erasing_prob": 0.0}, {"RandomFlip", "PadAndCrop", "RandomErase"}),
     ],
 )  # fmt: skip
 def test_switched_off_steps_are_left_out_of_the_pipeline(off: dict, absent: set[str]) -> None:
