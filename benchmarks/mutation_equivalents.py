@@ -62,13 +62,6 @@ _FDP_PAIRS = (
     "lmu.convert_to_pairs reads labels and ref_labels only when indices_tuple is None (to build all pairs); "
     "compute_loss calls it only with a miner's tuple, which it returns as is (pairs) or as (a, p, a, n)"
 )
-_RANK_STREAM = (
-    "another, equally valid per-rank stream (not the same draws): with + 2 rank r draws what rank r + 1 drew; "
-    "the offset only has to be non-zero, because numpy's SeedSequence pads the entropy with zeros and "
-    "[seed, epoch, 0] would be the shared [seed, epoch] stream (checked); every property (P x K batches, "
-    "disjoint ranks, same seed/epoch/rank same order, draws in proportion to the chunks left) holds, and "
-    "only stored outputs could tell the two apart"
-)
 
 EQUIVALENT: dict[str, dict[str, tuple[str, str]]] = {
     "fdp": {
@@ -469,10 +462,6 @@ EQUIVALENT: dict[str, dict[str, tuple[str, str]]] = {
         "finereid.data.sampler.xǁRandomIdentitySamplerǁ__iter____mutmut_38": (
             "chosen = rng.choice(len(available), size=count, replace=False, p=weights / weights.sum()) → chosen = rng.choice(len(available), size=count, replace=None, p=weights / weights.sum())",
             "numpy's Generator.choice reads replace by truth value: None draws without replacement, as False does (checked: same draws for 50 seeds)",
-        ),
-        "finereid.data.sampler.xǁRandomIdentitySamplerǁ__iter____mutmut_8": (
-            "rng = np.random.default_rng([self.seed, self.epoch, self.rank + 1]) → rng = np.random.default_rng([self.seed, self.epoch, self.rank + 2])",
-            _RANK_STREAM,
         ),
         "finereid.data.sampler.xǁRandomIdentitySamplerǁ_chunks__mutmut_9": (
             "return [rng.choice(indices, size=k, replace=True).tolist()] → return [rng.choice(indices, size=k, ).tolist()]",
