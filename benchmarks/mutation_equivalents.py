@@ -473,9 +473,37 @@ EQUIVALENT: dict[str, dict[str, tuple[str, str]]] = {
             "y0, x0, y1, x1 = (int(torch.randint(0, n - size + 1, ())) for n, size in → y0, x0, y1, x1 = (int(torch.randint(n - size + 1, ())) for n, size in",
             "torch.randint(high, size) is torch.randint(0, high, size): low defaults to 0; the same values from the same generator state, which it leaves the same (checked for 2000 seeds)",
         ),
-        "finereid.data.transforms.x_build_transforms__mutmut_46": (
-            "steps: list[torch.nn.Module] = [v2.ToImage(), v2.Resize((height, width), antialias=True)] → steps: list[torch.nn.Module] = [v2.ToImage(), v2.Resize((height, width), )]",
-            "antialias=True is the default of torchvision.transforms.v2.Resize from torchvision 0.17; finereid requires >= 0.19 (test_downscaling_is_antialiased checks the antialiasing itself)",
+        "finereid.data.transforms.xǁPadAndCropǁforward__mutmut_11": (
+            "top = int(torch.randint(0, 2 * pad + 1, size=())) - pad  # the crop's offset in image coordinates → top = int(torch.randint(2 * pad + 1, size=())) - pad  # the crop's offset in image coordinates",
+            "torch.randint(high, size) is torch.randint(0, high, size): low defaults to 0; the same values from the same generator state, which it leaves the same (checked for 2000 seeds)",
+        ),
+        "finereid.data.transforms.xǁPadAndCropǁforward__mutmut_25": (
+            "left = int(torch.randint(0, 2 * pad + 1, size=())) - pad → left = int(torch.randint(2 * pad + 1, size=())) - pad",
+            "torch.randint(high, size) is torch.randint(0, high, size): low defaults to 0; the same values from the same generator state, which it leaves the same (checked for 2000 seeds)",
+        ),
+        "finereid.data.transforms.xǁRandomEraseǁforward__mutmut_39": (
+            "top = int(torch.randint(0, height - h + 1, size=(1,))) → top = int(torch.randint(height - h + 1, size=(1,)))",
+            "torch.randint(high, size) is torch.randint(0, high, size): low defaults to 0; the same values from the same generator state, which it leaves the same (checked for 2000 seeds)",
+        ),
+        "finereid.data.transforms.xǁRandomEraseǁforward__mutmut_52": (
+            "left = int(torch.randint(0, width - w + 1, size=(1,))) → left = int(torch.randint(width - w + 1, size=(1,)))",
+            "torch.randint(high, size) is torch.randint(0, high, size): low defaults to 0; the same values from the same generator state, which it leaves the same (checked for 2000 seeds)",
+        ),
+        "finereid.data.transforms.xǁPadAndCropǁforward__mutmut_58": (
+            "if y0 < y1 and x0 < x1: → if y0 <= y1 and x0 < x1:",
+            "the two ends are equal only when the crop and the image share no row (or no column): the slices are then empty, and assigning an empty slice changes nothing",
+        ),
+        "finereid.data.transforms.xǁPadAndCropǁforward__mutmut_59": (
+            "if y0 < y1 and x0 < x1: → if y0 < y1 and x0 <= x1:",
+            "the two ends are equal only when the crop and the image share no row (or no column): the slices are then empty, and assigning an empty slice changes nothing",
+        ),
+        "finereid.data.transforms.xǁResizeImageǁforward__mutmut_6": (
+            "return F.resize_image(image, self.size, antialias=True) → return F.resize_image(image, self.size, )",
+            "antialias=True is the default of torchvision's resize_image kernel (torchvision >= 0.17; finereid requires >= 0.19); test_downscaling_is_antialiased checks the antialiasing itself",
+        ),
+        "finereid.data.transforms.xǁToNormalizedFloatǁforward__mutmut_7": (
+            "return F.to_dtype_image(image, torch.float32, scale=True).sub(self.mean).div_(self.std) → return F.to_dtype_image(image, scale=True).sub(self.mean).div_(self.std)",
+            "torch.float, to_dtype_image's default dtype, is torch.float32 itself (a fixed dtype, not torch's default dtype)",
         ),
     },
     "engine": {

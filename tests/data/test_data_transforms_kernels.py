@@ -14,7 +14,14 @@ from PIL import Image
 from torchvision.transforms import v2
 
 from finereid.data import IMAGENET_MEAN, IMAGENET_STD, RandomPatch, build_transforms
-from finereid.data.transforms import AUTO_AUGMENTS, COLOR_JITTER, ERASING_RATIO, ERASING_SCALE, RandomErase
+from finereid.data.transforms import (
+    AUTO_AUGMENTS,
+    COLOR_JITTER,
+    ERASING_RATIO,
+    ERASING_SCALE,
+    RandomErase,
+    RandomFlip,
+)
 
 SEEDS = range(40)
 
@@ -153,3 +160,45 @@ def test_erasing_tries_and_misses_like_torchvision(shape: tuple[int, int]) -> No
         assert torch.equal(got, expected) and after_ours == after_reference, f"seed {seed}"
         erased += not torch.equal(got, image)
     assert (0 < erased < 300) if min(shape) > 1 else erased == 0
+
+
+def _scripted_rand(monkeypatch: pytest.MonkeyPatch, draw: float) -> None:
+    """torch.rand returns this uniform draw on every call."""
+    monkeypatch.setattr(torch, "rand", lambda *args, **kwargs: torch.tensor([draw]))
+
+
+@pytest.mark.parametrize("step", ["flip", "erase"])
+def test_a_draw_equal_to_p_does_not_apply_the_step(monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+    # torchvision applies a random step when the uniform [0, 1) draw u < p, so that P(applied) = p
+    image = torch.rand(3, 32, 16, generator=torch.Generator().manual_seed(6))
+    module = (
+        RandomFlip(p=0.5) if step == "flip" else RandomErase(0.5, ERASING_SCALE, ERASING_RATIO, [0.0] * 3)
+    )
+    for draw, applied in ((0.5, False), (0.4999, True)):
+        _scripted_rand(monkeypatch, draw)
+        torch.manual_seed(0)
+        assert (not torch.equal(module(image), image)) == applied
+
+
+def test_flip_mirrors_half_the_images_by_default() -> None:
+    image = torch.arange(16, dtype=torch.uint8).repeat(3, 8, 1)  # every column its own value
+    torch.manual_seed(0)
+    flipped = sum(not torch.equal(RandomFlip()(image), image) for _ in range(400))
+    assert 160 <= flipped <= 240  # p = 0.5: 200 expected, std 10
+
+
+def test_output_is_float32_under_a_float64_default_dtype() -> None:
+    # normalization constants built under torch's default dtype would promote the images to float64;
+    # torchvision's own pipeline keeps them float32 (its random draws do change with the default dtype)
+    image = _image((64, 32), seed=7)
+    default = torch.get_default_dtype()
+    try:
+        torch.set_default_dtype(torch.float64)
+        ours, reference = build_transforms(32, 16), _torchvision_pipeline(32, 16)
+        for seed in range(5):
+            torch.manual_seed(seed)
+            got = ours(image)
+            torch.manual_seed(seed)
+            assert got.dtype == torch.float32 and torch.equal(got, reference(image).as_subclass(torch.Tensor))
+    finally:
+        torch.set_default_dtype(default)
