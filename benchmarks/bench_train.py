@@ -37,7 +37,7 @@ from torch.utils.data import DataLoader
 from torch.utils.data import dataloader as torch_dataloader
 
 from finereid.config import Config, load_config
-from finereid.data import ImageDataset, build_transforms
+from finereid.data import build_train_loader
 from finereid.engine import ReIDModule, run_training
 from finereid.engine.datamodule import ReIDDataModule
 
@@ -253,10 +253,16 @@ def finereid_train(config: Config) -> tuple[float, dict[str, float]]:
 
 
 def worker_throughput(config: Config, datamodule: ReIDDataModule, count: int = 400) -> float:
-    """Decode + augment images/s of one loader worker: the train dataset's __getitem__, one thread."""
+    """Decode + augment images/s of one loader worker: the train dataset's __getitem__, one thread.
+
+    With data.cache_images the images come from the loader's cache (built here, not timed): augment only.
+    """
     data = config.data
-    transform = build_transforms(data.height, data.width, is_train=True, **datamodule.transform_kwargs)
-    dataset = ImageDataset(datamodule.train_records, transform, substitute=True)
+    dataset = build_train_loader(
+        datamodule.train_records, data.height, data.width, batch_size=data.batch_size,
+        num_instances=data.num_instances, num_workers=0, cache_images=data.cache_images,
+        **datamodule.transform_kwargs,
+    ).dataset  # fmt: skip
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -40,6 +40,7 @@ OPERATIONAL_KEYS = frozenset(
     {
         "data.num_workers",
         "data.worker_nice",
+        "data.cache_images",
         "data.test_batch_size",
         "trainer.progress_bar",
         "trainer.log_every_n_steps",
@@ -66,6 +67,7 @@ class DataConfig:
     sampler: str = "pk"  # pk | pk_balanced_datasets (each batch's P identities split evenly over datasets)
     num_workers: int = 4
     worker_nice: int = 0  # loader workers' niceness (0-19): > 0 lets training threads go first on few cores
+    cache_images: bool = False  # decode + resize the training images once, into shared memory (same batches)
     test_batch_size: int = 128
     flip_prob: float = 0.5
     padding: int = 10

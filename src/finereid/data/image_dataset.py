@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -40,6 +41,55 @@ def read_image(path: str) -> torch.Tensor:
     return torch.from_numpy(rgb.copy()).permute(2, 0, 1)
 
 
+class ImageCache:
+    """Every image of a record list decoded and resized once, in one uint8 tensor in shared memory.
+
+    Resizing is the one deterministic step of the train transform, so the cached images are exactly what
+    the transform's resize gives (same pixels, tested); the loader workers then only augment. Memory:
+    N x 3 x height x width bytes, read by every worker without a copy. An unreadable image is logged and
+    marked (`readable`), or with `skip_corrupt=False` raises UnreadableImageError naming the file.
+    """
+
+    def __init__(
+        self,
+        records: Sequence[ImageRecord],
+        resize: Callable[[torch.Tensor], torch.Tensor],
+        height: int,
+        width: int,
+        skip_corrupt: bool = True,
+    ) -> None:
+        start = time.perf_counter()
+        size = len(records) * 3 * height * width
+        try:
+            self.images = torch.empty(len(records), 3, height, width, dtype=torch.uint8)
+        except RuntimeError as exc:  # not enough memory
+            raise DatasetError(
+                f"data.cache_images: cannot hold {len(records)} images of {height}x{width} "
+                f"({size / 2**30:.2f} GiB): {str(exc).splitlines()[0]}"
+            ) from None
+        self.readable = torch.ones(len(records), dtype=torch.bool)
+        for index, record in enumerate(records):
+            try:
+                self.images[index] = resize(read_image(record.path))
+            except UnreadableImageError as exc:
+                if not skip_corrupt:
+                    raise
+                self.readable[index] = False
+                logger.warning("skipping unreadable image: %s", exc)
+        self.images.share_memory_()
+        logger.info(
+            "data.cache_images: %d images decoded and resized to %dx%d in %.1f s (%.0f MiB of shared memory)",
+            len(records), height, width, time.perf_counter() - start, size / 2**20,
+        )  # fmt: skip
+
+    def __len__(self) -> int:
+        return len(self.readable)
+
+    def get(self, index: int) -> torch.Tensor | None:
+        """The resized uint8 (3, height, width) image (a view: not to be changed in place), or None."""
+        return self.images[index] if self.readable[index] else None
+
+
 class ImageDataset(Dataset):
     """Records -> {"image", "pid", "camid", "path", "index", "num_skipped"} samples.
 
@@ -47,7 +97,9 @@ class ImageDataset(Dataset):
     replaced by another image of the same pid (`substitute=True`, keeps P x K batches full) or
     returned as None, which `ReIDCollate` drops. With `skip_corrupt=False` it raises
     `UnreadableImageError` (a DatasetError) naming the file. A key may be an int or, from the train
-    loader, an (index, seed) pair: the transform then draws its randomness from that seed only.
+    loader, an (index, seed) pair: the transform then draws its randomness from that seed only. With
+    `cache` (an ImageCache of the same records) images come from memory, already resized: `transform`
+    must then leave out the resize.
     """
 
     def __init__(
@@ -56,7 +108,11 @@ class ImageDataset(Dataset):
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         skip_corrupt: bool = True,
         substitute: bool = False,
+        cache: ImageCache | None = None,
     ) -> None:
+        if cache is not None and len(cache) != len(records):
+            raise DatasetError(f"the image cache holds {len(cache)} images for {len(records)} records")
+        self.cache = cache
         self.records = list(records)
         self.transform = transform
         self.skip_corrupt = skip_corrupt
@@ -72,6 +128,11 @@ class ImageDataset(Dataset):
         """The decoded image, or None (logged once per file) if it cannot be read and skipping is on."""
         if index in self._bad:
             return None
+        if self.cache is not None:  # unreadable ones were logged when the cache was built
+            image = self.cache.get(index)
+            if image is None:
+                self._bad.add(index)
+            return image
         try:
             return read_image(self.records[index].path)
         except UnreadableImageError as exc:

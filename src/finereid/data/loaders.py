@@ -10,11 +10,12 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Sampler
+from torchvision.transforms import v2
 
-from finereid.data.image_dataset import ImageDataset, Sample
+from finereid.data.image_dataset import ImageCache, ImageDataset, Sample
 from finereid.data.records import ImageRecord
 from finereid.data.sampler import RandomIdentitySampler
-from finereid.data.transforms import build_transforms
+from finereid.data.transforms import ImageTensor, ResizeImage, build_transforms
 from finereid.errors import ConfigError
 
 Batch = dict[str, Any]
@@ -103,16 +104,25 @@ def build_train_loader(
     skip_corrupt: bool = True,
     datasets: Sequence[Hashable] | None = None,
     worker_nice: int = 0,
+    cache_images: bool = False,
     **transform_kwargs: Any,
 ) -> DataLoader:
     """P x K training batches of this rank's identities; an unreadable image is replaced by one of its pid.
 
     `datasets` (the dataset of each record) splits each batch's identities evenly over the datasets;
     `worker_nice` > 0 lowers the workers' CPU priority (they then use the cores training leaves idle);
-    `transform_kwargs` go to `build_transforms` (flip, padding, erasing, the DG augmentation).
+    `cache_images` decodes and resizes every image once, here, into shared memory (the workers then only
+    augment: the same batches, for N x 3 x height x width bytes); `transform_kwargs` go to
+    `build_transforms` (flip, padding, erasing, the DG augmentation).
     """
     transform = build_transforms(height, width, is_train=True, **transform_kwargs)
-    dataset = ImageDataset(records, transform, skip_corrupt=skip_corrupt, substitute=True)
+    cache = None
+    if cache_images:
+        decode, resize, *augment = transform.transforms
+        assert isinstance(decode, ImageTensor) and isinstance(resize, ResizeImage)  # build_transforms' order
+        cache = ImageCache(records, v2.Compose([decode, resize]), height, width, skip_corrupt=skip_corrupt)
+        transform = v2.Compose(augment)
+    dataset = ImageDataset(records, transform, skip_corrupt=skip_corrupt, substitute=True, cache=cache)
     identities = RandomIdentitySampler(
         [r.pid for r in records], batch_size, num_instances, seed=seed, rank=rank, world_size=world_size,
         datasets=datasets,

@@ -29,6 +29,7 @@ _RECIPE: dict[str, dict[str, Any]] = {
         "batch_size": 32,
         "num_instances": 4,
         "num_workers": 2,
+        "cache_images": True,  # decoded and resized once: the workers then take little from training
         "padding": 5,
         # No mirroring: a mirrored image shows the shoulder bag on the other side, which is exactly the
         # detail that tells some look-alikes apart (see docs/synth.md).

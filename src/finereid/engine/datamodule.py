@@ -147,6 +147,7 @@ class ReIDDataModule(pl.LightningDataModule):
             num_instances=self.data.num_instances,
             num_workers=self.data.num_workers,
             worker_nice=self.data.worker_nice,
+            cache_images=self.data.cache_images,
             seed=self.seed,
             rank=rank,
             world_size=world_size,
