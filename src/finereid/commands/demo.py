@@ -10,7 +10,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `finereid demo`."""
     parser.add_argument(
         "--quick", action="store_true",
-        help="smaller dataset and fewer epochs (about 2 minutes on 2 CPU cores instead of 10)",
+        help="smaller dataset and fewer epochs (about 2 minutes on 2 CPU cores instead of 9)",
     )  # fmt: skip
     parser.add_argument(
         "--out", type=Path, default=Path("demo_report"), help="report folder (default demo_report)"

@@ -97,7 +97,7 @@ def format_results(results: dict[str, Any]) -> str:
         lines.append(f"{loss:<10}|{values}| {_duration(run['train_time_s'])}")
     if results["preset"] == "quick":
         lines += ["", "quick mode checks that everything runs; its few steps leave both models near chance. "
-                      "`finereid demo` (about 8 minutes) shows the comparison."]  # fmt: skip
+                      "`finereid demo` (about 9 minutes) shows the comparison."]  # fmt: skip
     return "\n".join(lines)
 
 
