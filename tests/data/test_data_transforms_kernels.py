@@ -13,14 +13,13 @@ import torch
 from PIL import Image
 from torchvision.transforms import v2
 
-from finereid.data import IMAGENET_MEAN, IMAGENET_STD, RandomPatch, build_transforms
+from finereid.data import IMAGENET_MEAN, IMAGENET_STD, build_transforms
 from finereid.data.transforms import (
-    AUTO_AUGMENTS,
-    COLOR_JITTER,
     ERASING_RATIO,
     ERASING_SCALE,
     RandomErase,
     RandomFlip,
+    _generalisation_steps,
 )
 
 SEEDS = range(40)
@@ -40,21 +39,15 @@ def _torchvision_pipeline(
     grayscale_prob: float = 0.0,
     patch_prob: float = 0.0,
 ) -> v2.Compose:
-    """The strong baseline's pipeline and the DG steps, every step a torchvision class (RandomPatch: ours)."""
+    """The strong baseline's pipeline from torchvision's classes, with finereid's DG steps."""
     steps: list[torch.nn.Module] = [v2.ToImage(), v2.Resize((height, width), antialias=True)]
     if is_train:
         if flip_prob > 0:
             steps.append(v2.RandomHorizontalFlip(p=flip_prob))
         if padding > 0:
             steps += [v2.Pad(padding), v2.RandomCrop((height, width))]
-        if auto_augment != "none":
-            steps.append(AUTO_AUGMENTS[auto_augment]())
-        if color_jitter_prob > 0:
-            steps.append(v2.RandomApply([v2.ColorJitter(**COLOR_JITTER)], p=color_jitter_prob))
-        if grayscale_prob > 0:
-            steps.append(v2.RandomGrayscale(p=grayscale_prob))
-        if patch_prob > 0:
-            steps.append(RandomPatch(p=patch_prob))
+        # the DG steps are torchvision's classes (and RandomPatch) in both pipelines: built the same way
+        steps += _generalisation_steps(color_jitter_prob, auto_augment, grayscale_prob, patch_prob)
     steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(list(mean), list(std))]
     if is_train and erasing_prob > 0:
         steps.append(
