@@ -41,6 +41,17 @@ def read_image(path: str) -> torch.Tensor:
     return torch.from_numpy(rgb.copy()).permute(2, 0, 1)
 
 
+def read_or_skip(path: str, skip_corrupt: bool) -> torch.Tensor | None:
+    """read_image, or None with a warning if the file cannot be read and skipping is on (else it raises)."""
+    try:
+        return read_image(path)
+    except UnreadableImageError as exc:
+        if not skip_corrupt:
+            raise
+        logger.warning("skipping unreadable image: %s", exc)
+        return None
+
+
 class ImageCache:
     """Every image of a record list decoded and resized once, in one uint8 tensor in shared memory.
 
@@ -69,13 +80,11 @@ class ImageCache:
             ) from None
         self.readable = torch.ones(len(records), dtype=torch.bool)
         for index, record in enumerate(records):
-            try:
-                self.images[index] = resize(read_image(record.path))
-            except UnreadableImageError as exc:
-                if not skip_corrupt:
-                    raise
+            image = read_or_skip(record.path, skip_corrupt)
+            if image is None:
                 self.readable[index] = False
-                logger.warning("skipping unreadable image: %s", exc)
+            else:
+                self.images[index] = resize(image)
         self.images.share_memory_()
         logger.info(
             "data.cache_images: %d images decoded and resized to %dx%d in %.1f s (%.0f MiB of shared memory)",
@@ -130,17 +139,11 @@ class ImageDataset(Dataset):
             return None
         if self.cache is not None:  # unreadable ones were logged when the cache was built
             image = self.cache.get(index)
-            if image is None:
-                self._bad.add(index)
-            return image
-        try:
-            return read_image(self.records[index].path)
-        except UnreadableImageError as exc:
-            if not self.skip_corrupt:
-                raise
+        else:
+            image = read_or_skip(self.records[index].path, self.skip_corrupt)
+        if image is None:
             self._bad.add(index)
-            logger.warning("skipping unreadable image: %s", exc)
-            return None
+        return image
 
     def _substitutes(self, index: int) -> list[int]:
         """Other indices of the same pid, in a fixed order starting after index."""
